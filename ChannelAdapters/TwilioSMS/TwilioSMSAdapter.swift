@@ -1,0 +1,201 @@
+import Foundation
+import SwitchboardCore
+
+/// Twilio Programmable Messaging (SMS/MMS): inbound webhooks, status callbacks and the Messages API.
+///
+/// Wire formats: https://www.twilio.com/docs/messaging/guides/webhook-request (inbound parameters),
+/// https://www.twilio.com/docs/sms/api/message-resource (send and its JSON answer),
+/// https://www.twilio.com/docs/api/errors (error bodies `{code, message, more_info, status}`).
+public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
+    public let channel = Channel.sms
+    public let settings: TwilioSettings
+    private let signature: TwilioSignature
+
+    /// Twilio rejects a `Body` over 1600 characters with error 21617.
+    public static let maxBodyCharacters = 1600
+
+    public init(settings: TwilioSettings) {
+        self.settings = settings
+        self.signature = TwilioSignature(authToken: settings.authToken)
+    }
+
+    // MARK: Inbound
+
+    /// Twilio wants TwiML back; an empty `<Response>` sends nothing (replies go through the API).
+    public var acknowledgement: WebhookAcknowledgement {
+        WebhookAcknowledgement(
+            contentType: "text/xml",
+            body: #"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#)
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) {
+        let parameters = try Self.formParameters(request)
+        guard let header = request.header("X-Twilio-Signature"), !header.isEmpty else {
+            throw .badSignature("the X-Twilio-Signature header is missing")
+        }
+        guard signature.isValid(signature: header, url: request.publicURL, parameters: parameters) else {
+            throw .badSignature("the X-Twilio-Signature header does not match the request")
+        }
+    }
+
+    /// An inbound message, or a status callback when `MessageStatus` is present (Twilio sends it only
+    /// to the `StatusCallback` URL).
+    public func decode(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        let form = Dictionary(try Self.formParameters(request), uniquingKeysWith: { first, _ in first })
+        guard let sid = form["MessageSid"] ?? form["SmsSid"], !sid.isEmpty else {
+            throw .invalid("MessageSid is missing")
+        }
+        if let status = form["MessageStatus"] {
+            return [Self.statusEvent(sid: sid, status: status, form: form)]
+        }
+        guard let from = form["From"], !from.isEmpty else {
+            throw .invalid("From is missing")
+        }
+        var content = Content()
+        if let body = form["Body"], !body.isEmpty {
+            content.text = body
+        }
+        let mediaCount = Int(form["NumMedia"] ?? "0") ?? 0
+        for index in 0..<min(max(mediaCount, 0), 10) {
+            guard let url = form["MediaUrl\(index)"] else { continue }
+            let mimeType = form["MediaContentType\(index)"]
+            content.attachments.append(.init(kind: Content.Attachment.kind(forMimeType: mimeType), url: url, mimeType: mimeType))
+        }
+        let sender = PhoneNumber.e164(from) ?? from
+        return [.message(InboundMessage(
+            channel: .sms, senderAddress: sender, recipientAddress: form["To"], providerMessageId: sid,
+            content: content))]
+    }
+
+    static func statusEvent(sid: String, status: String, form: [String: String]) -> InboundEvent {
+        let mapped: MessageStatus
+        switch status {
+        case "sending": mapped = .sending
+        case "sent": mapped = .sent
+        case "delivered": mapped = .delivered
+        case "read": mapped = .read
+        case "undelivered", "failed", "canceled": mapped = .failed
+        case "queued", "accepted", "scheduled":
+            return .ignored("Twilio status '\(status)' is not past our own 'sent'")
+        default:
+            return .ignored("Twilio status '\(status)' does not apply to outbound messages")
+        }
+        var error: MessageError?
+        if mapped == .failed {
+            let code = form["ErrorCode"].flatMap { $0.isEmpty ? nil : $0 }
+            error = MessageError(
+                code: code.map { "twilio_\($0)" } ?? "twilio_\(status)",
+                message: form["ErrorMessage"] ?? "Twilio reports the message \(status)"
+                    + (code.map { " (error \($0))" } ?? ""))
+        }
+        return .statusUpdate(StatusUpdate(channel: .sms, providerMessageId: sid, status: mapped, error: error))
+    }
+
+    static func formParameters(_ request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        guard request.mediaType == "application/x-www-form-urlencoded" else {
+            throw .unsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
+        }
+        do {
+            return try FormURLEncoding.decode(request.body)
+        } catch {
+            throw .malformed("the form body cannot be decoded")
+        }
+    }
+
+    // MARK: Outbound
+
+    public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
+        let text = Self.renderText(envelope.content)
+        let mediaURLs = envelope.content.attachments.map(\.url)
+        if text.isEmpty, mediaURLs.isEmpty {
+            throw MessageError(code: "empty_content", message: "SMS needs text or media to send")
+        }
+        if text.count > Self.maxBodyCharacters {
+            throw MessageError(
+                code: "content_too_long",
+                message: "SMS text is limited to \(Self.maxBodyCharacters) characters; this one has \(text.count)")
+        }
+        var form: [(String, String)] = [("To", envelope.recipientAddress)]
+        if let service = settings.messagingServiceSid, !service.isEmpty {
+            form.append(("MessagingServiceSid", service))
+        } else if let from = settings.from {
+            form.append(("From", from))
+        }
+        if !text.isEmpty { form.append(("Body", text)) }
+        for url in mediaURLs { form.append(("MediaUrl", url)) }
+        form.append(("StatusCallback", settings.statusCallbackURL))
+        let credentials = Data("\(settings.accountSid):\(settings.authToken)".utf8).base64EncodedString()
+        return ProviderRequest(
+            method: "POST", url: settings.messagesURL,
+            headers: [
+                ProviderHeader("Authorization", "Basic " + credentials),
+                ProviderHeader("Content-Type", "application/x-www-form-urlencoded"),
+                ProviderHeader("Accept", "application/json"),
+            ],
+            body: Array(FormURLEncoding.encode(form).utf8))
+    }
+
+    /// The SMS body: the text, then quick replies as a numbered list ("Reply 1 for Yes, 2 for No").
+    public static func renderText(_ content: Content) -> String {
+        var text = content.text ?? ""
+        if !content.quickReplies.isEmpty {
+            let choices = content.quickReplies.enumerated().map { index, reply in
+                index == 0 ? "Reply \(index + 1) for \(reply.title)" : "\(index + 1) for \(reply.title)"
+            }
+            text += (text.isEmpty ? "" : "\n") + choices.joined(separator: ", ")
+        }
+        return text
+    }
+
+    public func interpret(_ response: ProviderResponse) -> SendOutcome {
+        let body = try? JSONDecoder().decode(TwilioResponseBody.self, from: Data(response.body))
+        switch response.status {
+        case 200...299:
+            guard let sid = body?.sid, !sid.isEmpty else {
+                return .retry(
+                    MessageError(code: "twilio_bad_response", message: "Twilio answered \(response.status) without a message sid"),
+                    retryAfterSeconds: nil)
+            }
+            if body?.status == "failed" || body?.status == "undelivered" {
+                return .failed(Self.error(from: body, status: response.status), unsubscribed: false)
+            }
+            return .accepted(providerMessageId: sid, status: .sent)
+        case 429:
+            let retryAfter = response.header("Retry-After").flatMap(Double.init)
+            return .retry(Self.error(from: body, status: response.status), retryAfterSeconds: retryAfter)
+        case 500...599:
+            return .retry(Self.error(from: body, status: response.status), retryAfterSeconds: nil)
+        default:
+            let error = Self.error(from: body, status: response.status)
+            // 21610: "Attempt to send to unsubscribed recipient" (the contact replied STOP).
+            return .failed(error, unsubscribed: body?.code == 21610)
+        }
+    }
+
+    static func error(from body: TwilioResponseBody?, status: Int) -> MessageError {
+        if let code = body?.code {
+            return MessageError(code: "twilio_\(code)", message: body?.message ?? "Twilio error \(code)")
+        }
+        return MessageError(code: "twilio_http_\(status)", message: body?.message ?? "Twilio answered HTTP \(status)")
+    }
+}
+
+/// The fields of Twilio's JSON answers the adapter reads: a Message resource or an error body.
+struct TwilioResponseBody: Decodable {
+    var sid: String?
+    var status: String?
+    var code: Int?
+    var message: String?
+
+    enum CodingKeys: String, CodingKey { case sid, status, code, message }
+
+    // `status` is the message's state (a string) in a Message resource but the HTTP status (a
+    // number) in an error body, so each field is read leniently.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sid = try? c.decode(String.self, forKey: .sid)
+        status = try? c.decode(String.self, forKey: .status)
+        code = try? c.decode(Int.self, forKey: .code)
+        message = try? c.decode(String.self, forKey: .message)
+    }
+}

@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+
+/// Twilio's `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the account's auth token, over the
+/// full URL Twilio requested followed by every POST parameter as `name + value`, sorted by name
+/// (values of a repeated name sorted too).
+///
+/// Sources: twilio/twilio-python `twilio/request_validator.py` (`compute_signature`, port handling)
+/// and twilio/twilio-node `src/webhooks/webhooks.ts` (`validateRequest`, which accepts the URL with
+/// and without the default port "since signature generation on the back end is inconsistent").
+public struct TwilioSignature: Sendable {
+    private let key: SymmetricKey
+
+    public init(authToken: String) {
+        self.key = SymmetricKey(data: Array(authToken.utf8))
+    }
+
+    /// The signature Twilio would send for `url` and form `parameters`.
+    public func compute(url: String, parameters: [(String, String)]) -> String {
+        var hmac = HMAC<Insecure.SHA1>(key: key)
+        hmac.update(data: Array(url.utf8))
+        let sorted = parameters.sorted { lhs, rhs in
+            lhs.0 == rhs.0 ? lhs.1.utf8.lexicographicallyPrecedes(rhs.1.utf8) : lhs.0.utf8.lexicographicallyPrecedes(rhs.0.utf8)
+        }
+        var previous: (String, String)?
+        for pair in sorted {
+            // twilio-python and twilio-node drop exact duplicate pairs before signing.
+            if let previous, previous == pair { continue }
+            hmac.update(data: Array(pair.0.utf8))
+            hmac.update(data: Array(pair.1.utf8))
+            previous = pair
+        }
+        return Data(hmac.finalize()).base64EncodedString()
+    }
+
+    /// Whether `signature` is Twilio's for this request, comparing in constant time. The URL is
+    /// tried as given, without its port, and with the scheme's default port.
+    public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
+        let expected = Array(signature.utf8)
+        var matched = false
+        for candidate in Self.urlVariants(url) {
+            // Evaluate every variant so timing does not tell which one matched.
+            if Self.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
+                matched = true
+            }
+        }
+        return matched
+    }
+
+    /// The URL as given, without an explicit port, and with the default port for its scheme.
+    static func urlVariants(_ url: String) -> [String] {
+        guard let schemeEnd = url.range(of: "://") else { return [url] }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let afterScheme = url[schemeEnd.upperBound...]
+        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
+        let authority = afterScheme[..<authorityEnd]
+        let rest = afterScheme[authorityEnd...]
+        let prefix = url[..<schemeEnd.upperBound]
+        // Split off a port, minding bracketed IPv6 hosts and user info.
+        let hostPart = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        var host = Substring(hostPart)
+        var hasPort = false
+        if let colon = hostPart.lastIndex(of: ":"), !hostPart[colon...].contains("]") {
+            host = hostPart[..<colon]
+            hasPort = true
+        }
+        let userInfo = authority.count > hostPart.count ? String(authority.dropLast(hostPart.count)) : ""
+        var variants = [url]
+        if hasPort {
+            variants.append(prefix + userInfo + host + rest)
+        } else if let port = ["https": "443", "http": "80"][scheme] {
+            variants.append(prefix + userInfo + host + ":" + port + rest)
+        }
+        return variants
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,76 @@
+/// An HTTP request for `CurlHTTPClient`.
+public struct HTTPClientRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// Header lines in order; a name may repeat.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// The whole exchange, connection included, must finish within this many milliseconds.
+    public var timeoutMilliseconds: Int
+
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        timeoutMilliseconds: Int = 10_000
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+}
+
+/// The answer to an `HTTPClientRequest`.
+public struct HTTPClientResponse: Sendable {
+    public var status: Int
+    /// Header lines of the final response, in order.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of a header, matched without regard to case.
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+}
+
+/// Why a request got no HTTP answer. `isTransient` tells whether trying again may help.
+public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case invalidRequest
+        case timeout
+        case resolveFailed
+        case connectFailed
+        case connectionLost
+        case tls
+        case responseTooLarge
+        case cancelled
+        case shutdown
+        case other
+    }
+
+    public var kind: Kind
+    /// libcurl's own explanation, when the error came from libcurl.
+    public var message: String
+
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// Whether the same request may succeed later (timeouts, connection trouble).
+    public var isTransient: Bool {
+        switch kind {
+        case .timeout, .resolveFailed, .connectFailed, .connectionLost: true
+        case .invalidRequest, .tls, .responseTooLarge, .cancelled, .shutdown, .other: false
+        }
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// One thing a webhook told us, normalized.
+public enum InboundEvent: Sendable, Equatable {
+    /// A contact wrote to us.
+    case message(InboundMessage)
+    /// A provider reports progress of a message we sent.
+    case statusUpdate(StatusUpdate)
+    /// A valid event the gateway does not act on; the reason is logged.
+    case ignored(String)
+}
+
+/// A message from a contact, before it has a contact id or a message id.
+public struct InboundMessage: Sendable, Equatable {
+    public var channel: Channel
+    /// The sender's address on the channel (E.164 phone, PSID, visitor id).
+    public var senderAddress: String
+    /// Our address the message was sent to (our number, page id, agent id), when known.
+    public var recipientAddress: String?
+    /// The provider's identifier, the de-duplication key together with the channel.
+    public var providerMessageId: String
+    public var content: Content
+    /// When the provider says the contact sent it, if it says.
+    public var sentAt: Date?
+
+    public init(
+        channel: Channel, senderAddress: String, recipientAddress: String? = nil, providerMessageId: String,
+        content: Content, sentAt: Date? = nil
+    ) {
+        self.channel = channel
+        self.senderAddress = senderAddress
+        self.recipientAddress = recipientAddress
+        self.providerMessageId = providerMessageId
+        self.content = content
+        self.sentAt = sentAt
+    }
+}
+
+/// A provider's report on an outbound message, named by the provider's message id.
+public struct StatusUpdate: Sendable, Equatable {
+    public var channel: Channel
+    public var providerMessageId: String
+    public var status: MessageStatus
+    public var error: MessageError?
+
+    public init(channel: Channel, providerMessageId: String, status: MessageStatus, error: MessageError? = nil) {
+        self.channel = channel
+        self.providerMessageId = providerMessageId
+        self.status = status
+        self.error = error
+    }
+}

@@ -1,0 +1,86 @@
+import CurlHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardStorage
+import TwilioSMSAdapter
+
+/// The gateway's parts, assembled once: used by `switchboard serve` and by the tests.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let store: SQLiteStore
+    public let client: CurlHTTPClient
+    public let outbox: OutboxWorker
+    public let pipeline: IngestPipeline
+    public let logger: Logger
+
+    /// Opens the database (migrating it) and wires the adapters, the pipeline and the outbox.
+    public init(configuration: GatewayConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
+        guard let path = configuration.sqlitePath else {
+            throw ConfigurationError(problems: ["database: only SQLite is supported by this build"])
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.store = try SQLiteStore(path: path, logger: logger)
+        self.client = CurlHTTPClient(logger: logger)
+        var outboundAdapters: [any OutboundChannelAdapter] = []
+        if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
+        self.outbox = OutboxWorker(
+            store: store, adapters: outboundAdapters, client: client, settings: configuration.outbox, logger: logger, now: now)
+        let bot: (any Bot)? = configuration.bot.kind == .echo ? EchoBot() : nil
+        self.pipeline = IngestPipeline(store: store, bot: bot, outbox: outbox, now: now)
+    }
+
+    /// Channels whose secrets are configured.
+    public var enabledChannels: [SwitchboardCore.Channel] {
+        configuration.twilioSettings == nil ? [] : [.sms]
+    }
+
+    /// The router with every route of the gateway.
+    public func buildRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            do {
+                try await store.checkReadiness()
+            } catch {
+                throw GatewayError(.serviceUnavailable, code: "not_ready", message: "the database does not answer")
+            }
+            return try jsonResponse(["status": "ready"])
+        }
+        let webhooks = WebhookRoutes(
+            pipeline: pipeline, publicURL: configuration.effectivePublicURL, maxBodyBytes: configuration.maxBodyBytes)
+        let twilio = configuration.twilioSettings.map { TwilioSMSAdapter(settings: $0) }
+        webhooks.addPost("webhooks/twilio/sms", channel: .sms, adapter: twilio, to: router)
+        webhooks.addPost("webhooks/twilio/status", channel: .sms, adapter: twilio, to: router)
+        APIRoutes(store: store).add(to: router, apiToken: configuration.apiToken)
+        return router
+    }
+
+    /// The Hummingbird application with the outbox worker and the HTTP client as its services.
+    public func buildApplication(
+        onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
+            services: [HTTPClientService(client: client), outbox],
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}
+
+/// Shuts the libcurl client down when the service group stops (after the outbox worker has).
+struct HTTPClientService: Service {
+    let client: CurlHTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        client.shutdown()
+    }
+}

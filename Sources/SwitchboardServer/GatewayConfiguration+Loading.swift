@@ -1,0 +1,118 @@
+import Foundation
+
+/// A configuration that cannot be used, with every problem found.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var problems: [String]
+
+    public var description: String {
+        "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+extension GatewayConfiguration {
+    /// The default configuration file, relative to the working directory.
+    public static let defaultPath = "Config/switchboard.json"
+
+    /// Reads the file (the given path, else `SWITCHBOARD_CONFIG`, else `Config/switchboard.json` when it
+    /// exists), applies the environment, and validates the result.
+    public static func load(path: String?, environment: [String: String]) throws -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        let explicit = path ?? environment["SWITCHBOARD_CONFIG"]
+        let file = explicit ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigurationError(problems: ["\(file): cannot be read"])
+            }
+            do {
+                configuration = try JSONDecoder().decode(GatewayConfiguration.self, from: data)
+            } catch let error as DecodingError {
+                throw ConfigurationError(problems: ["\(file): \(Self.describe(error))"])
+            }
+        }
+        try configuration.apply(environment: environment)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Environment variables override the file (names in docs/api.md).
+    public mutating func apply(environment env: [String: String]) throws {
+        var problems: [String] = []
+        if let value = env["SWITCHBOARD_HOST"] { host = value }
+        if let value = env["SWITCHBOARD_PORT"] {
+            if let port = Int(value) { self.port = port } else { problems.append("SWITCHBOARD_PORT: '\(value)' is not a number") }
+        }
+        if let value = env["SWITCHBOARD_DATABASE"] { database = value }
+        if let value = env["SWITCHBOARD_PUBLIC_URL"] { publicURL = value }
+        if let value = env["SWITCHBOARD_API_TOKEN"] { apiToken = value }
+        if let value = env["SWITCHBOARD_MAX_BODY_BYTES"] {
+            if let bytes = Int(value) { maxBodyBytes = bytes } else { problems.append("SWITCHBOARD_MAX_BODY_BYTES: '\(value)' is not a number") }
+        }
+        if let value = env["SWITCHBOARD_BOT"] {
+            if let kind = BotSettings.Kind(rawValue: value) { bot.kind = kind } else {
+                problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, none")
+            }
+        }
+        let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
+        if twilioKeys.contains(where: { env[$0] != nil }) {
+            var account = twilio ?? TwilioAccount()
+            if let value = env["TWILIO_ACCOUNT_SID"] { account.accountSid = value }
+            if let value = env["TWILIO_AUTH_TOKEN"] { account.authToken = value }
+            if let value = env["TWILIO_FROM"] { account.from = value }
+            if let value = env["TWILIO_MESSAGING_SERVICE_SID"] { account.messagingServiceSid = value }
+            if let value = env["TWILIO_API_BASE_URL"] { account.apiBaseURL = value }
+            twilio = account
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+    }
+
+    /// Checks every setting and reports all problems at once.
+    public func validate() throws {
+        var problems: [String] = []
+        if !(1...65535).contains(port) && port != 0 { problems.append("port: \(port) is not a TCP port (1-65535, or 0 for any free one)") }
+        if host.isEmpty { problems.append("host: must not be empty") }
+        if database.isEmpty { problems.append("database: must not be empty") }
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            problems.append("database: PostgreSQL is not supported by this build yet; use sqlite:PATH")
+        } else if sqlitePath?.isEmpty ?? true {
+            problems.append("database: '\(database)' is neither sqlite:PATH, a file path, nor a postgres:// URL")
+        }
+        if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+            problems.append("publicURL: '\(publicURL)' must start with http:// or https://")
+        }
+        if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
+        if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
+        if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }
+        if outbox.retryBaseSeconds <= 0 || outbox.retryMaxSeconds < outbox.retryBaseSeconds {
+            problems.append("outbox.retryBaseSeconds/retryMaxSeconds: need 0 < base <= max")
+        }
+        if let twilio {
+            let hasSid = twilio.accountSid?.isEmpty == false
+            let hasToken = twilio.authToken?.isEmpty == false
+            if hasSid != hasToken {
+                problems.append("twilio: accountSid (TWILIO_ACCOUNT_SID) and authToken (TWILIO_AUTH_TOKEN) go together")
+            }
+            if hasSid, twilio.from?.isEmpty != false, twilio.messagingServiceSid?.isEmpty != false {
+                problems.append("twilio: set from (TWILIO_FROM) or messagingServiceSid (TWILIO_MESSAGING_SERVICE_SID)")
+            }
+            if !(twilio.apiBaseURL.hasPrefix("http://") || twilio.apiBaseURL.hasPrefix("https://")) {
+                problems.append("twilio.apiBaseURL: '\(twilio.apiBaseURL)' must start with http:// or https://")
+            }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return keys.isEmpty ? "" : "\(keys): "
+        }
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return path(context) + context.debugDescription
+        case .keyNotFound(let key, let context):
+            return path(context) + "missing key \(key.stringValue)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import SwitchboardCore
+import TwilioSMSAdapter
+
+/// Everything the gateway is told at startup: `Config/switchboard.json` (or `--config` /
+/// `SWITCHBOARD_CONFIG`), overridden by environment variables, then validated.
+public struct GatewayConfiguration: Codable, Sendable, Equatable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// `sqlite:PATH`, a bare file path, or a `postgres://` URL.
+    public var database: String = "sqlite:switchboard.sqlite"
+    /// The external base URL providers call; defaults to `http://HOST:PORT`.
+    public var publicURL: String?
+    /// Bearer token for `/api/v1/*`; without one the API refuses every request.
+    public var apiToken: String?
+    /// Webhook bodies over this many bytes are refused with 413.
+    public var maxBodyBytes: Int = 1 << 20
+    public var bot: BotSettings = .init()
+    public var outbox: OutboxSettings = .init()
+    public var twilio: TwilioAccount?
+    /// Where `switchboard simulate` listens by default.
+    public var simulator: SimulatorAddress = .init()
+
+    public init() {}
+
+    public struct BotSettings: Codable, Sendable, Equatable {
+        public enum Kind: String, Codable, Sendable {
+            /// Answers "You said: …" (the walking skeleton's bot).
+            case echo
+            /// No bot: inbound messages wait for agents.
+            case none
+        }
+        public var kind: Kind = .echo
+        public init(kind: Kind = .echo) { self.kind = kind }
+    }
+
+    public struct OutboxSettings: Codable, Sendable, Equatable {
+        /// Sends in flight at once, over every channel.
+        public var concurrency: Int = 64
+        /// Attempts before a message fails with `retries_exhausted`.
+        public var maxAttempts: Int = 6
+        /// First retry delay in seconds; each later one doubles, with jitter.
+        public var retryBaseSeconds: Double = 1
+        /// Longest retry delay in seconds.
+        public var retryMaxSeconds: Double = 300
+        /// Provider call timeout in milliseconds.
+        public var requestTimeoutMilliseconds: Int = 10_000
+        /// How often the worker looks for due rows when nothing wakes it, in seconds.
+        public var pollIntervalSeconds: Double = 1
+        public init() {}
+    }
+
+    public struct TwilioAccount: Codable, Sendable, Equatable {
+        public var accountSid: String?
+        public var authToken: String?
+        public var from: String?
+        public var messagingServiceSid: String?
+        public var apiBaseURL: String = "https://api.twilio.com"
+        public init() {}
+    }
+
+    public struct SimulatorAddress: Codable, Sendable, Equatable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 8090
+        public init() {}
+    }
+
+    // Every key is optional in the file; what is missing keeps its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GatewayConfiguration()
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? defaults.host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? defaults.port
+        database = try c.decodeIfPresent(String.self, forKey: .database) ?? defaults.database
+        publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
+        apiToken = try c.decodeIfPresent(String.self, forKey: .apiToken)
+        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? defaults.maxBodyBytes
+        bot = try c.decodeIfPresent(BotSettings.self, forKey: .bot) ?? defaults.bot
+        outbox = try c.decodeIfPresent(OutboxSettings.self, forKey: .outbox) ?? defaults.outbox
+        twilio = try c.decodeIfPresent(TwilioAccount.self, forKey: .twilio)
+        simulator = try c.decodeIfPresent(SimulatorAddress.self, forKey: .simulator) ?? defaults.simulator
+    }
+
+    /// The base URL providers call, without a trailing slash.
+    public var effectivePublicURL: String {
+        var url = publicURL ?? "http://\(host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// The Twilio adapter's settings, or nil when the channel lacks its secrets (it is then disabled).
+    public var twilioSettings: TwilioSettings? {
+        guard let twilio, let sid = twilio.accountSid, !sid.isEmpty, let token = twilio.authToken, !token.isEmpty,
+              (twilio.from?.isEmpty == false || twilio.messagingServiceSid?.isEmpty == false)
+        else { return nil }
+        return TwilioSettings(
+            accountSid: sid, authToken: token, from: twilio.from, messagingServiceSid: twilio.messagingServiceSid,
+            apiBaseURL: twilio.apiBaseURL, statusCallbackURL: effectivePublicURL + "/webhooks/twilio/status")
+    }
+
+    /// The SQLite file path named by `database`, or nil for a non-SQLite URL.
+    public var sqlitePath: String? {
+        if database.hasPrefix("sqlite:") { return String(database.dropFirst("sqlite:".count)) }
+        if database.contains("://") { return nil }
+        return database
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import SwitchboardCore
+import SwitchboardStorage
+
+/// Takes an adapter's events through de-duplication, storage and routing. Its callers acknowledge
+/// the provider only after `ingest` returns, that is after the commit.
+public struct IngestPipeline: Sendable {
+    let store: any MessageStore
+    let bot: (any Bot)?
+    let outbox: OutboxWorker
+    let now: @Sendable () -> Date
+
+    public init(store: any MessageStore, bot: (any Bot)?, outbox: OutboxWorker, now: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.bot = bot
+        self.outbox = outbox
+        self.now = now
+    }
+
+    /// Stores the events; throws when storage fails, so the provider gets a 5xx and retries.
+    public func ingest(_ events: [InboundEvent], logger: Logger) async throws {
+        var queuedReplies = false
+        for event in events {
+            switch event {
+            case .message(let inbound):
+                let result = try await store.ingest(inbound, at: now(), bot: bot)
+                switch result {
+                case .stored(let message, _, let replies):
+                    logger.info("inbound message stored", metadata: [
+                        "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",
+                        "contact_id": "\(message.contactId)", "replies": "\(replies.count)",
+                    ])
+                    queuedReplies = queuedReplies || !replies.isEmpty
+                case .duplicate(let messageId):
+                    logger.info("duplicate inbound message acknowledged", metadata: [
+                        "channel": "\(inbound.channel.rawValue)", "message_id": "\(messageId)",
+                    ])
+                }
+            case .statusUpdate(let update):
+                if let message = try await store.applyStatus(update, at: now()) {
+                    logger.info("status updated", metadata: [
+                        "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
+                    ])
+                } else {
+                    logger.info("status report not applied (unknown message or not forward)", metadata: [
+                        "channel": "\(update.channel.rawValue)", "status": "\(update.status.rawValue)",
+                    ])
+                }
+            case .ignored(let reason):
+                logger.info("webhook event ignored", metadata: ["reason": "\(reason)"])
+            }
+        }
+        if queuedReplies { outbox.wake() }
+    }
+}

@@ -1,0 +1,172 @@
+import CurlHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardStorage
+import Synchronization
+
+/// Sends what the outbox holds: claims due rows, renders each through its channel's adapter, calls
+/// the provider over libcurl, and records the outcome (sent, retry later, or failed).
+///
+/// Rows are leased when claimed, so a worker that dies mid-send leaves them due again when the lease
+/// ends. That is the at-least-once window: a provider that accepted the call just before the crash
+/// is called again (see docs/architecture.md).
+public final class OutboxWorker: Service, Sendable {
+    private let store: any MessageStore
+    private let adapters: [Channel: any OutboundChannelAdapter]
+    private let client: CurlHTTPClient
+    private let settings: GatewayConfiguration.OutboxSettings
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let wakeups: AsyncStream<Void>
+    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let inFlight = Atomic<Int>(0)
+
+    public init(
+        store: any MessageStore, adapters: [any OutboundChannelAdapter], client: CurlHTTPClient,
+        settings: GatewayConfiguration.OutboxSettings, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.store = store
+        self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+        self.now = now
+        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the worker to look for due rows now (after something was queued).
+    public func wake() {
+        wakeupContinuation.yield()
+    }
+
+    /// Runs until graceful shutdown; then stops claiming and lets the sends in flight finish.
+    public func run() async {
+        let pollNanoseconds = UInt64(max(0.01, settings.pollIntervalSeconds) * 1_000_000_000)
+        let ticker = Task { [wakeupContinuation] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: pollNanoseconds)
+                wakeupContinuation.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        logger.info("outbox worker started", metadata: ["channels": "\(adapters.keys.map(\.rawValue).sorted())"])
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await _ in wakeups {
+                    await claimAndSend(into: &group)
+                }
+            }
+        } onGracefulShutdown: { [wakeupContinuation] in
+            wakeupContinuation.finish()
+        }
+        logger.info("outbox worker stopped")
+    }
+
+    private func claimAndSend(into group: inout DiscardingTaskGroup) async {
+        while true {
+            let capacity = settings.concurrency - inFlight.load(ordering: .relaxed)
+            guard capacity > 0 else { return }
+            let limit = min(capacity, 256)
+            let items: [OutboxItem]
+            do {
+                items = try await store.claimDueOutbox(limit: limit, now: now(), lease: leaseSeconds)
+            } catch {
+                logger.error("outbox claim failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard !items.isEmpty else { return }
+            inFlight.add(items.count, ordering: .relaxed)
+            for item in items {
+                group.addTask {
+                    await self.deliver(item)
+                    self.inFlight.subtract(1, ordering: .relaxed)
+                    self.wakeupContinuation.yield()
+                }
+            }
+            if items.count < limit { return }
+        }
+    }
+
+    /// Longer than any one attempt can take, so a live send is never claimed twice.
+    private var leaseSeconds: Double {
+        Double(settings.requestTimeoutMilliseconds) / 1000 * 2 + 30
+    }
+
+    func deliver(_ item: OutboxItem) async {
+        let attempt = item.previousAttempts + 1
+        var metadata: Logger.Metadata = [
+            "message_id": "\(item.messageId)", "contact_id": "\(item.contactId)", "channel": "\(item.channel.rawValue)",
+            "attempt": "\(attempt)",
+        ]
+        let result: DeliveryResult
+        if let adapter = adapters[item.channel] {
+            result = await send(item, through: adapter, attempt: attempt)
+        } else {
+            result = .failed(
+                MessageError(code: "channel_disabled", message: "the \(item.channel.rawValue) channel is not configured"),
+                unsubscribed: false)
+        }
+        switch result {
+        case .sent(let providerMessageId):
+            metadata["provider_message_id"] = "\(providerMessageId)"
+            logger.info("outbound message sent", metadata: metadata)
+        case .retry(let error, let notBefore):
+            metadata["error_code"] = "\(error.code)"
+            metadata["retry_at"] = "\(Timestamp.string(from: notBefore))"
+            logger.warning("outbound send failed, will retry", metadata: metadata)
+        case .failed(let error, let unsubscribed):
+            metadata["error_code"] = "\(error.code)"
+            metadata["unsubscribed"] = "\(unsubscribed)"
+            logger.warning("outbound message failed", metadata: metadata)
+        }
+        do {
+            _ = try await store.recordDelivery(messageId: item.messageId, result: result, at: now())
+        } catch {
+            // The lease expires and the row is tried again: at least once, never lost.
+            metadata["error"] = "\(error)"
+            logger.error("recording an outbound result failed", metadata: metadata)
+        }
+    }
+
+    private func send(_ item: OutboxItem, through adapter: any OutboundChannelAdapter, attempt: Int) async -> DeliveryResult {
+        let request: ProviderRequest
+        do {
+            request = try adapter.render(OutboundEnvelope(messageId: item.messageId, recipientAddress: item.recipient, content: item.content))
+        } catch {
+            return .failed(error, unsubscribed: false)
+        }
+        let outcome: SendOutcome
+        do {
+            let response = try await client.execute(HTTPClientRequest(
+                method: request.method, url: request.url, headers: request.headers.map { (name: $0.name, value: $0.value) },
+                body: request.body, timeoutMilliseconds: settings.requestTimeoutMilliseconds))
+            outcome = adapter.interpret(ProviderResponse(
+                status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body))
+        } catch {
+            let problem = MessageError(code: "provider_unreachable", message: error.description)
+            outcome = error.isTransient ? .retry(problem, retryAfterSeconds: nil) : .failed(problem, unsubscribed: false)
+        }
+        switch outcome {
+        case .accepted(let providerMessageId, _):
+            return .sent(providerMessageId: providerMessageId)
+        case .failed(let error, let unsubscribed):
+            return .failed(error, unsubscribed: unsubscribed)
+        case .retry(let error, let retryAfter):
+            if attempt >= settings.maxAttempts {
+                return .failed(
+                    MessageError(code: "retries_exhausted", message: "gave up after \(attempt) attempts; last: \(error.code): \(error.message)"),
+                    unsubscribed: false)
+            }
+            return .retry(error, notBefore: now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter)))
+        }
+    }
+
+    /// Exponential backoff with jitter (half to full delay), never sooner than the provider's `Retry-After`.
+    func retryDelay(attempt: Int, retryAfter: Double?) -> Double {
+        let exponential = min(settings.retryMaxSeconds, settings.retryBaseSeconds * pow(2, Double(attempt - 1)))
+        let jittered = exponential * Double.random(in: 0.5...1.0)
+        return max(jittered, min(retryAfter ?? 0, settings.retryMaxSeconds))
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// One provider call the simulator received, as the inspection API lists it.
+public struct RecordedRequest: Codable, Sendable, Equatable {
+    /// `twilio`, `messenger` or `rbm`.
+    public var provider: String
+    public var method: String
+    public var path: String
+    /// Form parameters (Twilio) in their order, as name-value pairs.
+    public var form: [[String]]?
+    /// The JSON body (Messenger, RBM), as text.
+    public var json: String?
+    /// The status the simulator answered with.
+    public var responseStatus: Int
+    /// The provider message id the simulator assigned, when it accepted the message.
+    public var providerMessageId: String?
+    public var receivedAt: Date
+
+    /// The first value of a form parameter.
+    public func formValue(_ name: String) -> String? {
+        form?.first { $0.first == name }?.last
+    }
+
+    /// Every value of a repeated form parameter.
+    public func formValues(_ name: String) -> [String] {
+        form?.filter { $0.first == name }.compactMap { $0.count > 1 ? $0[1] : nil } ?? []
+    }
+}
+
+/// Keeps what the simulator received, in order.
+public actor RequestRecorder {
+    private var requests: [RecordedRequest] = []
+
+    public init() {}
+
+    func record(_ request: RecordedRequest) {
+        requests.append(request)
+    }
+
+    /// Everything received since the start or the last reset.
+    public func all() -> [RecordedRequest] {
+        requests
+    }
+
+    public func reset() {
+        requests.removeAll()
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import SwitchboardCore
+import TwilioSMSAdapter
+
+/// Twilio's Messages API as the simulator plays it: `POST /2010-04-01/Accounts/{sid}/Messages.json`.
+///
+/// Checks what Twilio checks (basic auth, `To`, a sender, a body or media, the 1600-character body
+/// limit) and answers like Twilio: 201 with a Message resource, or an error body
+/// `{"code", "message", "more_info", "status"}` (https://www.twilio.com/docs/api/errors).
+struct TwilioMessagesFake: Sendable {
+    let accountSid: String
+    let authToken: String
+
+    struct Answer: Sendable {
+        var status: Int
+        var body: [String: JSONValue]
+        var sid: String?
+    }
+
+    func answer(pathAccountSid: String, authorization: String?, form: [(String, String)]) -> Answer {
+        guard let credentials = Self.basicCredentials(authorization), credentials == (accountSid, authToken),
+              pathAccountSid == accountSid
+        else {
+            return Self.error(status: 401, code: 20003, message: "Authenticate")
+        }
+        let values = Dictionary(form, uniquingKeysWith: { first, _ in first })
+        guard let to = values["To"], !to.isEmpty else {
+            return Self.error(status: 400, code: 21604, message: "A 'To' phone number is required.")
+        }
+        guard PhoneNumber.e164(to) == to else {
+            return Self.error(status: 400, code: 21211, message: "The 'To' number \(to) is not a valid phone number.")
+        }
+        let from = values["From"]
+        let service = values["MessagingServiceSid"]
+        guard from?.isEmpty == false || service?.isEmpty == false else {
+            return Self.error(status: 400, code: 21603, message: "A 'From' phone number is required.")
+        }
+        let body = values["Body"] ?? ""
+        let media = form.filter { $0.0 == "MediaUrl" }.map(\.1)
+        guard !body.isEmpty || !media.isEmpty else {
+            return Self.error(status: 400, code: 21602, message: "Message body is required.")
+        }
+        guard body.count <= TwilioSMSAdapter.maxBodyCharacters else {
+            return Self.error(status: 400, code: 21617, message: "The concatenated message body exceeds the 1600 character limit.")
+        }
+        let sid = "SM" + Self.hex(count: 32)
+        let now = Self.rfc2822(Date())
+        var resource: [String: JSONValue] = [
+            "sid": .string(sid), "account_sid": .string(accountSid), "to": .string(to),
+            "from": from.map(JSONValue.string) ?? .null,
+            "messaging_service_sid": service.map(JSONValue.string) ?? .null,
+            "body": .string(body), "status": .string(service == nil ? "queued" : "accepted"),
+            "num_segments": .string(service == nil ? "\(max(1, (body.count + 152) / 153))" : "0"),
+            "num_media": .string("\(media.count)"), "direction": .string("outbound-api"),
+            "api_version": .string("2010-04-01"), "price": .null, "price_unit": .string("USD"),
+            "error_code": .null, "error_message": .null,
+            "date_created": .string(now), "date_updated": .string(now), "date_sent": .null,
+            "uri": .string("/2010-04-01/Accounts/\(accountSid)/Messages/\(sid).json"),
+        ]
+        resource["subresource_uris"] = .object(["media": .string("/2010-04-01/Accounts/\(accountSid)/Messages/\(sid)/Media.json")])
+        return Answer(status: 201, body: resource, sid: sid)
+    }
+
+    static func error(status: Int, code: Int, message: String) -> Answer {
+        Answer(status: status, body: [
+            "code": .number(Double(code)), "message": .string(message),
+            "more_info": .string("https://www.twilio.com/docs/errors/\(code)"), "status": .number(Double(status)),
+        ], sid: nil)
+    }
+
+    static func basicCredentials(_ header: String?) -> (String, String)? {
+        guard let header, header.hasPrefix("Basic "),
+              let data = Data(base64Encoded: String(header.dropFirst(6))),
+              let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    static func hex(count: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int.random(in: 0..<16)] })
+    }
+
+    static func rfc2822(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,87 @@
+import GRDB
+import Synchronization
+
+/// Runs the writes of concurrent callers in shared transactions, so that one commit (one fsync of
+/// the WAL) makes many of them durable: group commit.
+///
+/// Each submitted piece of work runs in its own savepoint inside the batch's transaction, so a
+/// failing one is rolled back alone. Callers resume only after the transaction holding their work
+/// has committed, or with the commit's error; nothing is acknowledged before it is on disk.
+public final class GroupCommitWriter: Sendable {
+    private struct Job: Sendable {
+        /// Runs the work; returns what to do once the batch has committed.
+        let run: @Sendable (Database) -> @Sendable () -> Void
+        /// Resumes the caller with the batch's failure.
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    private let writer: any DatabaseWriter
+    private let state = Mutex(State())
+    private let maxBatch: Int
+
+    /// - Parameter maxBatch: at most this many pieces of work share one transaction.
+    public init(writer: any DatabaseWriter, maxBatch: Int = 512) {
+        self.writer = writer
+        self.maxBatch = maxBatch
+    }
+
+    /// Runs `work` inside a transaction shared with other callers and returns its result once that
+    /// transaction has committed.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(
+                run: { db in
+                    do {
+                        nonisolated(unsafe) var result: T?
+                        try db.inSavepoint {
+                            result = try work(db)
+                            return .commit
+                        }
+                        let value = result!
+                        return { continuation.resume(returning: value) }
+                    } catch {
+                        return { continuation.resume(throwing: error) }
+                    }
+                },
+                fail: { error in continuation.resume(throwing: error) })
+            let startDrain = state.withLock { state -> Bool in
+                state.pending.append(job)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDrain {
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let jobs = state.withLock { state -> [Job] in
+                if state.pending.isEmpty {
+                    state.draining = false
+                    return []
+                }
+                let count = min(state.pending.count, maxBatch)
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                return batch
+            }
+            if jobs.isEmpty { return }
+            do {
+                let completions = try await writer.write { db in
+                    jobs.map { $0.run(db) }
+                }
+                for completion in completions { completion() }
+            } catch {
+                for job in jobs { job.fail(error) }
+            }
+        }
+    }
+}

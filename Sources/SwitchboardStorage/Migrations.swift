@@ -1,0 +1,85 @@
+import GRDB
+
+/// The schema, as versioned migrations. A migration that has shipped is never edited: add a new one.
+enum SwitchboardMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-walking-skeleton") { db in
+            // Times are milliseconds since 1970 (UTC) in INTEGER columns.
+            try db.execute(sql: """
+                CREATE TABLE contacts (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT,
+                    photo_url TEXT,
+                    phone TEXT,
+                    bot_enabled INTEGER NOT NULL DEFAULT 1,
+                    last_message_at INTEGER,
+                    last_channel TEXT,
+                    attributes TEXT NOT NULL DEFAULT '{}',
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX contacts_by_activity ON contacts(last_message_at DESC, id DESC);
+                CREATE INDEX contacts_by_phone ON contacts(phone);
+
+                CREATE TABLE contact_channels (
+                    channel TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    last_used_at INTEGER,
+                    PRIMARY KEY (channel, address)
+                ) WITHOUT ROWID;
+                CREATE INDEX contact_channels_by_contact ON contact_channels(contact_id);
+
+                CREATE TABLE subscriptions (
+                    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL,
+                    subscribed INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (contact_id, channel)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE messages (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL,
+                    direction TEXT NOT NULL,
+                    author_kind TEXT NOT NULL,
+                    author_name TEXT,
+                    content TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    provider_message_id TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX messages_by_contact ON messages(contact_id, id);
+                CREATE INDEX messages_by_status ON messages(status) WHERE status = 'failed';
+                CREATE UNIQUE INDEX outbound_by_provider_id ON messages(channel, provider_message_id)
+                    WHERE direction = 'outbound' AND provider_message_id IS NOT NULL;
+
+                CREATE TABLE processed_provider_ids (
+                    channel TEXT NOT NULL,
+                    provider_message_id TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel, provider_message_id)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE outbox (
+                    message_id TEXT PRIMARY KEY NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    -- When the row is next due. Claiming a row pushes this to the end of its lease,
+                    -- so a worker that dies mid-send leaves the row due again once the lease is over.
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX outbox_due ON outbox(next_attempt_at);
+                """)
+        }
+        return migrator
+    }
+}

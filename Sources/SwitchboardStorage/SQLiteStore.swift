@@ -1,0 +1,379 @@
+import Foundation
+import GRDB
+import Logging
+import SwitchboardCore
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous = FULL`, so a commit is on
+/// disk before it returns. Writes from concurrent requests share commits (`GroupCommitWriter`);
+/// reads run in parallel on the pool's readers.
+public final class SQLiteStore: MessageStore {
+    public let pool: DatabasePool
+    private let writer: GroupCommitWriter
+    private let logger: Logger
+
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    public init(path: String, logger: Logger = Logger(label: "switchboard.storage")) throws {
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.writer = GroupCommitWriter(writer: pool)
+        self.logger = logger
+        try SwitchboardMigrations.migrator.migrate(pool)
+    }
+
+    /// The migrations applied to the database, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try SwitchboardMigrations.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: Inbound
+
+    public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?) async throws -> IngestResult {
+        let nowMillis = Timestamp.millis(now)
+        let messageId = SortableID.make(prefix: SortableID.messagePrefix, now: now)
+        let contentJSON = try Self.encode(inbound.content)
+        let logger = self.logger
+        return try await writer.write { db in
+            try db.cachedStatement(sql: """
+                INSERT INTO processed_provider_ids (channel, provider_message_id, message_id, received_at)
+                VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """).execute(arguments: [inbound.channel.rawValue, inbound.providerMessageId, messageId, nowMillis])
+            if db.changesCount == 0 {
+                let first = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT message_id FROM processed_provider_ids WHERE channel = ? AND provider_message_id = ?"),
+                    arguments: [inbound.channel.rawValue, inbound.providerMessageId])
+                return .duplicate(messageId: first ?? messageId)
+            }
+            let contactId = try Self.findOrCreateContact(db, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis)
+            let message = Message(
+                id: messageId, contactId: contactId, channel: inbound.channel, direction: .inbound,
+                author: .init(kind: .contact), content: inbound.content, status: .received,
+                providerMessageId: inbound.providerMessageId, createdAt: Timestamp.date(millis: nowMillis),
+                updatedAt: Timestamp.date(millis: nowMillis))
+            try Self.insert(message, contentJSON: contentJSON, db: db)
+            try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
+            var contact = try Self.loadContact(db, id: contactId)!
+            var replies: [Message] = []
+            if let bot, contact.botEnabled {
+                for content in bot.replies(to: message, contact: contact) where !content.isEmpty {
+                    if contact.subscriptions[inbound.channel.rawValue] == false {
+                        logger.info("bot reply dropped: contact unsubscribed", metadata: [
+                            "contact_id": "\(contactId)", "channel": "\(inbound.channel.rawValue)",
+                        ])
+                        continue
+                    }
+                    replies.append(try Self.enqueue(
+                        db, contactId: contactId, channel: inbound.channel, recipient: inbound.senderAddress,
+                        content: content, author: .init(kind: .bot), now: now))
+                }
+                if !replies.isEmpty { contact = try Self.loadContact(db, id: contactId)! }
+            }
+            return .stored(message: message, contact: contact, replies: replies)
+        }
+    }
+
+    static func findOrCreateContact(_ db: Database, channel: Channel, address: String, now: Int64) throws -> String {
+        if let existing = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),
+            arguments: [channel.rawValue, address]) {
+            return existing
+        }
+        let isPhone = channel == .sms || channel == .rcs
+        var contactId: String?
+        if isPhone {
+            // SMS and RCS from the same phone are one person.
+            contactId = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM contacts WHERE phone = ? ORDER BY id LIMIT 1"), arguments: [address])
+        }
+        if contactId == nil {
+            let id = SortableID.make(prefix: SortableID.contactPrefix, now: Timestamp.date(millis: now))
+            try db.cachedStatement(sql: """
+                INSERT INTO contacts (id, phone, bot_enabled, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
+                """).execute(arguments: [id, isPhone ? address : nil, now, now])
+            contactId = id
+        }
+        try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id) VALUES (?, ?, ?)")
+            .execute(arguments: [channel.rawValue, address, contactId!])
+        return contactId!
+    }
+
+    /// Marks the contact's latest activity (in or out) and the channel address it used.
+    static func touch(_ db: Database, contactId: String, channel: Channel, address: String?, at now: Int64) throws {
+        try db.cachedStatement(sql: """
+            UPDATE contacts SET last_message_at = ?, last_channel = ?, updated_at = ? WHERE id = ?
+            """).execute(arguments: [now, channel.rawValue, now, contactId])
+        if let address {
+            try db.cachedStatement(sql: "UPDATE contact_channels SET last_used_at = ? WHERE channel = ? AND address = ?")
+                .execute(arguments: [now, channel.rawValue, address])
+        }
+    }
+
+    static func enqueue(
+        _ db: Database, contactId: String, channel: Channel, recipient: String, content: Content,
+        author: Message.Author, now: Date
+    ) throws -> Message {
+        let nowMillis = Timestamp.millis(now)
+        let stamp = Timestamp.date(millis: nowMillis)
+        let message = Message(
+            id: SortableID.make(prefix: SortableID.messagePrefix, now: now), contactId: contactId, channel: channel,
+            direction: .outbound, author: author, content: content, status: .queued, createdAt: stamp, updatedAt: stamp)
+        try insert(message, contentJSON: try encode(content), db: db)
+        try db.cachedStatement(sql: """
+            INSERT INTO outbox (message_id, channel, recipient, attempts, next_attempt_at) VALUES (?, ?, ?, 0, ?)
+            """).execute(arguments: [message.id, channel.rawValue, recipient, nowMillis])
+        try touch(db, contactId: contactId, channel: channel, address: nil, at: nowMillis)
+        return message
+    }
+
+    static func insert(_ message: Message, contentJSON: String, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO messages (id, contact_id, channel, direction, author_kind, author_name, content, status,
+                                  provider_message_id, error_code, error_message, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                message.id, message.contactId, message.channel.rawValue, message.direction.rawValue,
+                message.author.kind.rawValue, message.author.name, contentJSON, message.status.rawValue,
+                message.providerMessageId, message.error?.code, message.error?.message,
+                Timestamp.millis(message.createdAt), Timestamp.millis(message.updatedAt),
+            ])
+    }
+
+    // MARK: Status
+
+    public func applyStatus(_ update: StatusUpdate, at now: Date) async throws -> Message? {
+        let nowMillis = Timestamp.millis(now)
+        return try await writer.write { db in
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT * FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'outbound'
+                    """),
+                arguments: [update.channel.rawValue, update.providerMessageId]),
+                var message = try Self.message(from: row)
+            else { return nil }
+            guard message.status.canMove(to: update.status) else { return nil }
+            message.status = update.status
+            message.error = update.error ?? message.error
+            message.updatedAt = Timestamp.date(millis: nowMillis)
+            try db.cachedStatement(sql: """
+                UPDATE messages SET status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?
+                """).execute(arguments: [
+                    message.status.rawValue, message.error?.code, message.error?.message, nowMillis, message.id,
+                ])
+            return message
+        }
+    }
+
+    // MARK: Outbox
+
+    public func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem] {
+        let nowMillis = Timestamp.millis(now)
+        let leaseEnd = nowMillis + Int64(lease * 1000)
+        return try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT o.message_id, o.channel, o.recipient, o.attempts, m.contact_id, m.content
+                    FROM outbox o JOIN messages m ON m.id = o.message_id
+                    WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?
+                    """),
+                arguments: [nowMillis, limit])
+            var items: [OutboxItem] = []
+            items.reserveCapacity(rows.count)
+            let lease = try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE message_id = ?")
+            let sending = try db.cachedStatement(sql: """
+                UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'queued'
+                """)
+            for row in rows {
+                let messageId: String = row["message_id"]
+                guard let channel = Channel(rawValue: row["channel"]) else { continue }
+                try lease.execute(arguments: [leaseEnd, messageId])
+                try sending.execute(arguments: [nowMillis, messageId])
+                items.append(OutboxItem(
+                    messageId: messageId, contactId: row["contact_id"], channel: channel, recipient: row["recipient"],
+                    content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"]))
+            }
+            return items
+        }
+    }
+
+    public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message? {
+        let nowMillis = Timestamp.millis(now)
+        return try await writer.write { db in
+            switch result {
+            case .sent(let providerMessageId):
+                try db.cachedStatement(sql: """
+                    UPDATE messages SET status = 'sent', provider_message_id = ?, updated_at = ?
+                    WHERE id = ? AND status IN ('queued', 'sending')
+                    """).execute(arguments: [providerMessageId, nowMillis, messageId])
+                try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
+            case .retry(let error, let notBefore):
+                try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE message_id = ?")
+                    .execute(arguments: [Timestamp.millis(notBefore), "\(error.code): \(error.message)", messageId])
+            case .failed(let error, let unsubscribed):
+                try db.cachedStatement(sql: """
+                    UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, updated_at = ?
+                    WHERE id = ? AND status IN ('queued', 'sending')
+                    """).execute(arguments: [error.code, error.message, nowMillis, messageId])
+                if unsubscribed {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO subscriptions (contact_id, channel, subscribed, updated_at)
+                        SELECT contact_id, channel, 0, ? FROM messages WHERE id = ?
+                        ON CONFLICT (contact_id, channel) DO UPDATE SET subscribed = 0, updated_at = excluded.updated_at
+                        """).execute(arguments: [nowMillis, messageId])
+                }
+                try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
+            }
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])
+                .flatMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func nextOutboxDue() async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox").map(Timestamp.date(millis:))
+        }
+    }
+
+    // MARK: Reads
+
+    public func message(id: String) async throws -> Message? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]).flatMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func contact(id: String) async throws -> Contact? {
+        try await pool.read { db in try Self.loadContact(db, id: id) }
+    }
+
+    public func contacts(limit: Int, cursor: String?) async throws -> Page<Contact> {
+        let limit = max(1, min(limit, 200))
+        var after: ContactCursor?
+        if let cursor {
+            guard let decoded = ContactCursor(encoded: cursor) else { throw StoreError.invalidCursor(cursor) }
+            after = decoded
+        }
+        let afterCursor = after
+        return try await pool.read { db in
+            // Latest activity first; contacts with no message yet come last. The cursor is the last
+            // row's (activity, id), so pages stay stable while new messages arrive.
+            var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts"
+            var arguments: StatementArguments = []
+            if let after = afterCursor {
+                sql += " WHERE (COALESCE(last_message_at, -1) < ?) OR (COALESCE(last_message_at, -1) = ? AND id < ?)"
+                arguments = [after.activity, after.activity, after.id]
+            }
+            sql += " ORDER BY COALESCE(last_message_at, -1) DESC, id DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let pageRows = rows.prefix(limit)
+            let contacts = try pageRows.compactMap { try Self.loadContact(db, id: $0["id"]) }
+            let next = rows.count > limit ? pageRows.last.map { ContactCursor(activity: $0["activity"], id: $0["id"]).encoded } : nil
+            return Page(items: contacts, nextCursor: next)
+        }
+    }
+
+    public func messages(contactId: String, limit: Int, before: String?) async throws -> Page<Message> {
+        let limit = max(1, min(limit, 200))
+        return try await pool.read { db in
+            var sql = "SELECT * FROM messages WHERE contact_id = ?"
+            var arguments: StatementArguments = [contactId]
+            if let before {
+                sql += " AND id < ?"
+                _ = arguments.append(contentsOf: [before])
+            }
+            sql += " ORDER BY id DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+            // Oldest first within the page; the cursor asks for what came before the page's oldest.
+            return Page(items: page.reversed(), nextCursor: rows.count > limit ? page.last?.id : nil)
+        }
+    }
+
+    public func checkReadiness() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    // MARK: Rows
+
+    static func loadContact(_ db: Database, id: String) throws -> Contact? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM contacts WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
+        let channelRows = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT channel, address, last_used_at FROM contact_channels WHERE contact_id = ?
+                ORDER BY last_used_at DESC, channel
+                """),
+            arguments: [id])
+        var channels: [Contact.ChannelAddress] = []
+        for channelRow in channelRows {
+            guard let channel = Channel(rawValue: channelRow["channel"]) else { continue }
+            let used: Int64? = channelRow["last_used_at"]
+            channels.append(.init(channel: channel, address: channelRow["address"], lastUsedAt: used.map(Timestamp.date(millis:))))
+        }
+        var subscriptions: [String: Bool] = [:]
+        for channel in channels { subscriptions[channel.channel.rawValue] = true }
+        for subscriptionRow in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT channel, subscribed FROM subscriptions WHERE contact_id = ?"), arguments: [id]) {
+            subscriptions[subscriptionRow["channel"]] = subscriptionRow["subscribed"]
+        }
+        let attributesJSON: String = row["attributes"]
+        let attributes = (try? JSONDecoder().decode([String: String].self, from: Data(attributesJSON.utf8))) ?? [:]
+        let lastMessageAt: Int64? = row["last_message_at"]
+        let lastChannel: String? = row["last_channel"]
+        return Contact(
+            id: row["id"], name: row["name"], photoUrl: row["photo_url"], phone: row["phone"],
+            botEnabled: row["bot_enabled"], lastMessageAt: lastMessageAt.map(Timestamp.date(millis:)),
+            lastChannel: lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
+            subscriptions: subscriptions, attributes: attributes)
+    }
+
+    static func message(from row: Row) throws -> Message? {
+        guard let channel = Channel(rawValue: row["channel"]),
+              let direction = Message.Direction(rawValue: row["direction"]),
+              let authorKind = Message.Author.Kind(rawValue: row["author_kind"]),
+              let status = MessageStatus(rawValue: row["status"])
+        else { return nil }
+        let errorCode: String? = row["error_code"]
+        let errorMessage: String? = row["error_message"]
+        return Message(
+            id: row["id"], contactId: row["contact_id"], channel: channel, direction: direction,
+            author: .init(kind: authorKind, name: row["author_name"]), content: try decodeContent(row["content"]),
+            status: status, providerMessageId: row["provider_message_id"],
+            error: errorCode.map { MessageError(code: $0, message: errorMessage ?? "") },
+            createdAt: Timestamp.date(millis: row["created_at"]), updatedAt: Timestamp.date(millis: row["updated_at"]))
+    }
+
+    static func encode(_ content: Content) throws -> String {
+        String(decoding: try JSONEncoder().encode(content), as: UTF8.self)
+    }
+
+    static func decodeContent(_ json: String) throws -> Content {
+        try JSONDecoder().decode(Content.self, from: Data(json.utf8))
+    }
+}
+
+/// The contacts list cursor: the last row's activity time and id, as `activity.id`.
+struct ContactCursor {
+    var activity: Int64
+    var id: String
+
+    init(activity: Int64, id: String) {
+        self.activity = activity
+        self.id = id
+    }
+
+    init?(encoded: String) {
+        let parts = encoded.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let activity = Int64(parts[0]) else { return nil }
+        self.activity = activity
+        self.id = String(parts[1])
+    }
+
+    var encoded: String { "\(activity).\(id)" }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchboardServer
+import SwitchboardCore
+import SwitchboardSimulator
+import UnixSignals
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the gateway (migrating the database first).")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Flag(help: "Development mode: generate and print an API token when none is set, and run the provider simulator in process when the configuration points a provider at it.")
+    var dev = false
+
+    @Option(help: "Listen address (overrides SWITCHBOARD_HOST).")
+    var host: String?
+
+    @Option(help: "Listen port (overrides SWITCHBOARD_PORT).")
+    var port: Int?
+
+    func run() async throws {
+        LogSetup.bootstrap()
+        let logger = Logger(label: "switchboard")
+        var configuration: GatewayConfiguration
+        do {
+            configuration = try GatewayConfiguration.load(path: options.config, environment: ProcessInfo.processInfo.environment)
+            if let host { configuration.host = host }
+            if let port { configuration.port = port }
+            try configuration.validate()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var generatedToken: String?
+        if dev, configuration.apiToken?.isEmpty ?? true {
+            let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            configuration.apiToken = token
+            generatedToken = token
+        }
+        let gateway = try Gateway(configuration: configuration, logger: logger)
+        logger.info("channels", metadata: [
+            "enabled": "\(gateway.enabledChannels.map(\.rawValue))",
+            "disabled": "\(["sms", "rcs", "messenger", "webchat"].filter { name in !gateway.enabledChannels.contains { $0.rawValue == name } })",
+        ])
+        let publicURL = configuration.effectivePublicURL
+        let listening = configuration
+        let token = generatedToken
+        let app = gateway.buildApplication { channel in
+            let address = channel.localAddress.map { "\($0.ipAddress ?? listening.host):\($0.port ?? listening.port)" }
+                ?? "\(listening.host):\(listening.port)"
+            var lines = ["Switchboard listening on http://\(address) (providers call \(publicURL))"]
+            lines.append("  API:     http://\(address)/api/v1/contacts  (Authorization: Bearer <token>)")
+            if let token { lines.append("  API token (generated for --dev): \(token)") }
+            lines.append("  Health:  http://\(address)/healthz")
+            Console.print(lines.joined(separator: "\n"))
+        }
+        var services: [any Service] = [app]
+        if dev, let simulator = Self.inProcessSimulator(configuration, logger: logger) {
+            services.insert(simulator.buildApplication { _ in
+                Console.print("Provider simulator listening on http://\(simulator.settings.host):\(simulator.settings.port) (inspect: /_simulator/requests)")
+            }, at: 0)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The simulator, when the Twilio API base URL points at the configured simulator address.
+    static func inProcessSimulator(_ configuration: GatewayConfiguration, logger: Logger) -> Simulator? {
+        guard let twilio = configuration.twilio, let sid = twilio.accountSid, let token = twilio.authToken else { return nil }
+        let simulatorBase = "http://\(configuration.simulator.host):\(configuration.simulator.port)"
+        guard twilio.apiBaseURL.hasPrefix(simulatorBase) else { return nil }
+        return Simulator(
+            settings: SimulatorSettings(
+                host: configuration.simulator.host, port: configuration.simulator.port, twilioAccountSid: sid, twilioAuthToken: token),
+            logger: logger)
+    }
+}
