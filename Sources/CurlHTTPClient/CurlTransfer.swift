@@ -29,7 +29,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// Called for each header line; a status line starts a new response (after 100 Continue or a redirect).
     func receiveHeaderLine(_ bytes: UnsafeBufferPointer<UInt8>) {
         var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // "\r\n" is one Character in Swift, so test for any newline rather than for "\r" or "\n".
+        while let last = line.last, last.isNewline { line.removeLast() }
         if line.hasPrefix("HTTP/") {
             responseHeaders.removeAll()
             return

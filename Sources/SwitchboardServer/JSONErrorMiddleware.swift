@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -12,7 +13,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as GatewayError {
             throw error
         } catch let error as HTTPError {
-            throw Self.translate(error, request: request)
+            throw Self.translate(status: error.status, message: error.body, request: request)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's and NIO's own errors (NIOTooManyBytesError is a 413).
+            throw Self.translate(status: error.status, message: nil, request: request)
         } catch is CancellationError {
             throw GatewayError(.serviceUnavailable, code: "shutting_down", message: "the gateway is shutting down")
         } catch {
@@ -21,9 +25,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func translate(_ error: HTTPError, request: Request) -> GatewayError {
-        let message = error.body
-        switch error.status {
+    static func translate(status: HTTPResponse.Status, message: String?, request: Request) -> GatewayError {
+        switch status {
         case .notFound:
             return GatewayError(.notFound, code: "not_found", message: message ?? "no route for \(request.method) \(request.uri.path)")
         case .contentTooLarge:
@@ -35,8 +38,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unauthorized:
             return GatewayError(.unauthorized, code: "unauthorized", message: message ?? "a valid API token is required")
         default:
-            let code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
-            return GatewayError(error.status, code: code, message: message ?? error.status.reasonPhrase)
+            let code = status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            return GatewayError(status, code: code, message: message ?? status.reasonPhrase)
         }
     }
 }

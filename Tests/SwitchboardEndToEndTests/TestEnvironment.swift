@@ -1,0 +1,174 @@
+import CurlHTTPClient
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardSimulator
+import SwitchboardStorage
+import Synchronization
+import Testing
+
+/// A real gateway and a real simulator on ephemeral loopback ports, with a temporary SQLite file.
+/// The gateway believes it is reached at `publicURL` (as behind a proxy), so signatures must cover that.
+struct TestEnvironment: Sendable {
+    static let accountSid = "AC11111111111111111111111111111111"
+    static let authToken = "test-auth-token"
+    static let ourNumber = "+15550009999"
+    static let publicURL = "https://switchboard.example.com"
+
+    let gateway: Gateway
+    let simulator: Simulator
+    let gatewayURL: String
+    let simulatorURL: String
+    let databasePath: String
+    let client: CurlHTTPClient
+    let sender: InboundWebhookSender
+    let apiToken = "test-api-token"
+
+    /// Starts both servers, runs `body`, and stops them.
+    static func with(
+        configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: @Sendable (TestEnvironment) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+
+        let simulator = Simulator(
+            settings: SimulatorSettings(host: "127.0.0.1", port: 0, twilioAccountSid: accountSid, twilioAuthToken: authToken),
+            logger: logger)
+        let simulatorPort = PortBox()
+        let simulatorApp = simulator.buildApplication { channel in simulatorPort.set(channel.localAddress?.port ?? -1) }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await simulatorApp.runService(gracefulShutdownSignals: []) }
+            let simPort = try await simulatorPort.value()
+
+            var configuration = GatewayConfiguration()
+            configuration.host = "127.0.0.1"
+            configuration.port = 0
+            configuration.publicURL = publicURL
+            configuration.database = "sqlite:" + directory.appendingPathComponent("switchboard.sqlite").path
+            configuration.apiToken = "test-api-token"
+            configuration.outbox.pollIntervalSeconds = 0.05
+            configuration.outbox.retryBaseSeconds = 0.05
+            configuration.outbox.retryMaxSeconds = 0.2
+            var twilio = GatewayConfiguration.TwilioAccount()
+            twilio.accountSid = accountSid
+            twilio.authToken = authToken
+            twilio.from = ourNumber
+            twilio.apiBaseURL = "http://127.0.0.1:\(simPort)"
+            configuration.twilio = twilio
+            configure(&configuration)
+            try configuration.validate()
+
+            let gateway = try Gateway(configuration: configuration, logger: logger)
+            let gatewayPort = PortBox()
+            let gatewayApp = gateway.buildApplication { channel in gatewayPort.set(channel.localAddress?.port ?? -1) }
+            group.addTask { try await gatewayApp.runService(gracefulShutdownSignals: []) }
+            let port = try await gatewayPort.value()
+
+            let client = CurlHTTPClient()
+            defer { client.shutdown() }
+            let gatewayURL = "http://127.0.0.1:\(port)"
+            let environment = TestEnvironment(
+                gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)",
+                databasePath: configuration.sqlitePath!, client: client,
+                sender: InboundWebhookSender(
+                    gatewayURL: gatewayURL, publicURL: publicURL, twilioAccountSid: accountSid, twilioAuthToken: authToken,
+                    twilioNumber: ourNumber, client: client))
+            do {
+                try await body(environment)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Rows in a table, read straight from the SQLite file.
+    func count(_ table: String, where condition: String = "1") async throws -> Int {
+        try await gateway.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(condition)") ?? 0 }
+    }
+
+    /// A call to the gateway's API with the bearer token.
+    func api(_ method: String = "GET", _ path: String, token: String? = nil, body: String? = nil) async throws -> HTTPClientResponse {
+        var headers: [(name: String, value: String)] = [(name: "Authorization", value: "Bearer \(token ?? apiToken)")]
+        if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
+        return try await client.execute(HTTPClientRequest(
+            method: method, url: gatewayURL + path, headers: headers, body: Array((body ?? "").utf8)))
+    }
+
+    /// A raw request to the gateway.
+    func raw(_ method: String, _ path: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) async throws -> HTTPClientResponse {
+        try await client.execute(HTTPClientRequest(method: method, url: gatewayURL + path, headers: headers, body: body))
+    }
+
+    /// What the fake providers received.
+    func providerRequests() async -> [RecordedRequest] {
+        await simulator.recorder.all()
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`.
+func eventually(
+    _ what: String, seconds: Double = 10, sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
+    throw TimedOut()
+}
+
+struct TimedOut: Error {}
+
+/// A port number announced once by `onServerRunning`.
+final class PortBox: Sendable {
+    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func set(_ port: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Int, Never>] in
+            state.port = port
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func value() async throws -> Int {
+        let port = await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        guard port > 0 else { throw TimedOut() }
+        return port
+    }
+}
+
+extension HTTPClientResponse {
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    func json() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] ?? [:]
+    }
+
+    /// The `error.code` of the contract's error shape.
+    var errorCode: String? {
+        ((try? json())?["error"] as? [String: Any])?["code"] as? String
+    }
+}
