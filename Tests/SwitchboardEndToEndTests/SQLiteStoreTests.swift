@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+import SwitchboardStorage
+import Testing
+
+/// The store on a real SQLite file.
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    func withDatabase(_ body: (String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await body(directory.appendingPathComponent("store.sqlite").path)
+    }
+
+    func inbound(_ id: String, from: String = "+15551230000", text: String = "hi") -> InboundMessage {
+        InboundMessage(channel: .sms, senderAddress: from, providerMessageId: id, content: Content(text: text))
+    }
+
+    @Test("the file is in WAL mode with synchronous=FULL, and migrations are recorded")
+    func durability() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            let (journal, synchronous) = try await store.pool.read { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+            }
+            #expect(journal == "wal")
+            #expect(synchronous == 2)
+            #expect(try store.appliedMigrations() == ["v1-walking-skeleton"])
+        }
+    }
+
+    @Test("de-duplication holds across a restart")
+    func dedupeAcrossRestart() async throws {
+        try await withDatabase { path in
+            let first = try SQLiteStore(path: path)
+            guard case .stored(let message, _, _) = try await first.ingest(inbound("SMrestart"), at: Date(), bot: nil) else {
+                Issue.record("first delivery should be stored")
+                return
+            }
+            let reopened = try SQLiteStore(path: path)
+            let again = try await reopened.ingest(inbound("SMrestart"), at: Date(), bot: EchoBot())
+            #expect(again == .duplicate(messageId: message.id))
+            let count = try await reopened.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") }
+            #expect(count == 1)
+        }
+    }
+
+    @Test("concurrent ingests share commits and every one is stored exactly once")
+    func groupCommit() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            try await withThrowingTaskGroup(of: IngestResult.self) { group in
+                for index in 0..<500 {
+                    group.addTask {
+                        try await store.ingest(self.inbound("SM\(index % 400)", from: "+1555123\(String(format: "%04d", index % 50))"), at: Date(), bot: EchoBot())
+                    }
+                }
+                var stored = 0
+                var duplicates = 0
+                for try await result in group {
+                    if case .stored = result { stored += 1 } else { duplicates += 1 }
+                }
+                #expect(stored == 400)
+                #expect(duplicates == 100)
+            }
+            let (messages, contacts, outbox) = try await store.pool.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'"),
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contacts"),
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox"))
+            }
+            #expect(messages == 400)
+            #expect(contacts == 50)
+            #expect(outbox == 400)
+        }
+    }
+
+    @Test("a failing write rolls back alone; the others in its batch commit")
+    func savepointIsolation() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            let writer = GroupCommitWriter(writer: store.pool)
+            struct Refused: Error {}
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        do {
+                            try await writer.write { db in
+                                try db.execute(sql: "INSERT INTO contacts (id, created_at, updated_at) VALUES (?, 0, 0)", arguments: ["ct_\(index)"])
+                                if index % 5 == 0 { throw Refused() }
+                            }
+                            return true
+                        } catch is Refused {
+                            return false
+                        }
+                    }
+                }
+                var succeeded = 0
+                for try await ok in group where ok { succeeded += 1 }
+                #expect(succeeded == 40)
+            }
+            let ids = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM contacts") }
+            #expect(ids.count == 40)
+            #expect(!ids.contains("ct_0"))
+        }
+    }
+
+    @Test("claimed rows are leased: not claimed again until the lease ends")
+    func outboxLease() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            let now = Date()
+            _ = try await store.ingest(inbound("SMlease"), at: now, bot: EchoBot())
+            let claimed = try await store.claimDueOutbox(limit: 10, now: now, lease: 30)
+            #expect(claimed.count == 1)
+            #expect(claimed.first?.content.text == "You said: hi")
+            #expect(claimed.first?.previousAttempts == 0)
+            #expect(try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(29), lease: 30).isEmpty)
+            let reclaimed = try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(31), lease: 30)
+            #expect(reclaimed.first?.previousAttempts == 1)
+            let message = try #require(reclaimed.first)
+            let failed = try await store.recordDelivery(
+                messageId: message.messageId,
+                result: .failed(MessageError(code: "twilio_21610", message: "unsubscribed"), unsubscribed: true), at: now)
+            #expect(failed?.status == .failed)
+            let contact = try #require(try await store.contact(id: message.contactId))
+            #expect(contact.subscriptions["sms"] == false)
+            // An unsubscribed contact gets no bot reply.
+            guard case .stored(_, _, let replies) = try await store.ingest(inbound("SMlease2"), at: now, bot: EchoBot()) else {
+                Issue.record("expected stored")
+                return
+            }
+            #expect(replies.isEmpty)
+        }
+    }
+}
