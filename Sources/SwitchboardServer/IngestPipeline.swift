@@ -27,7 +27,7 @@ public struct IngestPipeline: Sendable {
                 let result = try await store.ingest(inbound, at: now(), bot: bot)
                 switch result {
                 case .stored(let message, _, let replies):
-                    logger.info("inbound message stored", metadata: [
+                    logger.debug("inbound message stored", metadata: [
                         "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",
                         "contact_id": "\(message.contactId)", "replies": "\(replies.count)",
                     ])
@@ -39,7 +39,7 @@ public struct IngestPipeline: Sendable {
                 }
             case .statusUpdate(let update):
                 if let message = try await store.applyStatus(update, at: now()) {
-                    logger.info("status updated", metadata: [
+                    logger.debug("status updated", metadata: [
                         "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
                     ])
                 } else {

@@ -111,7 +111,7 @@ public final class OutboxWorker: Service, Sendable {
         switch result {
         case .sent(let providerMessageId):
             metadata["provider_message_id"] = "\(providerMessageId)"
-            logger.info("outbound message sent", metadata: metadata)
+            logger.debug("outbound message sent", metadata: metadata)
         case .retry(let error, let notBefore):
             metadata["error_code"] = "\(error.code)"
             metadata["retry_at"] = "\(Timestamp.string(from: notBefore))"

@@ -10,12 +10,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try GatewayConfiguration.load(path: options.config, environment: ProcessInfo.processInfo.environment)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        let configuration = try loadConfiguration(options)
         guard let path = configuration.sqlitePath else {
             throw ValidationError("only SQLite databases are supported by this build")
         }

@@ -26,11 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         LogSetup.bootstrap()
         let logger = Logger(label: "switchboard")
-        var configuration: GatewayConfiguration
+        var configuration = try loadConfiguration(options)
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
         do {
-            configuration = try GatewayConfiguration.load(path: options.config, environment: ProcessInfo.processInfo.environment)
-            if let host { configuration.host = host }
-            if let port { configuration.port = port }
             try configuration.validate()
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)

@@ -1,0 +1,2 @@
+-- The ceiling: plain GETs of a bare route, reported like every run.
+dofile("Benchmarks/report.lua")
