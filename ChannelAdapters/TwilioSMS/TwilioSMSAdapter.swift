@@ -29,7 +29,23 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) {
+        try verify(request, parameters: try Self.formParameters(request))
+    }
+
+    /// An inbound message, or a status callback when `MessageStatus` is present (Twilio sends it only
+    /// to the `StatusCallback` URL).
+    public func decode(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        try decode(parameters: try Self.formParameters(request))
+    }
+
+    /// Parses the form once for both steps.
+    public func verifiedEvents(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
         let parameters = try Self.formParameters(request)
+        try verify(request, parameters: parameters)
+        return try decode(parameters: parameters)
+    }
+
+    func verify(_ request: WebhookRequest, parameters: [(String, String)]) throws(WebhookError) {
         guard let header = request.header("X-Twilio-Signature"), !header.isEmpty else {
             throw .badSignature("the X-Twilio-Signature header is missing")
         }
@@ -38,10 +54,8 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         }
     }
 
-    /// An inbound message, or a status callback when `MessageStatus` is present (Twilio sends it only
-    /// to the `StatusCallback` URL).
-    public func decode(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
-        let form = Dictionary(try Self.formParameters(request), uniquingKeysWith: { first, _ in first })
+    func decode(parameters: [(String, String)]) throws(WebhookError) -> [InboundEvent] {
+        let form = Dictionary(parameters, uniquingKeysWith: { first, _ in first })
         guard let sid = form["MessageSid"] ?? form["SmsSid"], !sid.isEmpty else {
             throw .invalid("MessageSid is missing")
         }

@@ -17,20 +17,22 @@ public struct TwilioSignature: Sendable {
 
     /// The signature Twilio would send for `url` and form `parameters`.
     public func compute(url: String, parameters: [(String, String)]) -> String {
-        var hmac = HMAC<Insecure.SHA1>(key: key)
-        hmac.update(data: Array(url.utf8))
         let sorted = parameters.sorted { lhs, rhs in
             lhs.0 == rhs.0 ? lhs.1.utf8.lexicographicallyPrecedes(rhs.1.utf8) : lhs.0.utf8.lexicographicallyPrecedes(rhs.0.utf8)
         }
+        var message = [UInt8]()
+        message.reserveCapacity(url.utf8.count + parameters.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
+        message.append(contentsOf: url.utf8)
         var previous: (String, String)?
         for pair in sorted {
             // twilio-python and twilio-node drop exact duplicate pairs before signing.
             if let previous, previous == pair { continue }
-            hmac.update(data: Array(pair.0.utf8))
-            hmac.update(data: Array(pair.1.utf8))
+            message.append(contentsOf: pair.0.utf8)
+            message.append(contentsOf: pair.1.utf8)
             previous = pair
         }
-        return Data(hmac.finalize()).base64EncodedString()
+        let hmac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)
+        return Data(hmac).base64EncodedString()
     }
 
     /// Whether `signature` is Twilio's for this request, comparing in constant time. The URL is

@@ -7,8 +7,18 @@ public protocol InboundChannelAdapter: Sendable {
     func verify(_ request: WebhookRequest) throws(WebhookError)
     /// Decodes a verified request into events.
     func decode(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent]
+    /// Verifies and decodes in one step; what the webhook routes call. The default runs `verify`
+    /// then `decode`; an adapter that parses the body for both may do it once here.
+    func verifiedEvents(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent]
     /// The answer the provider expects once the events are stored.
     var acknowledgement: WebhookAcknowledgement { get }
+}
+
+extension InboundChannelAdapter {
+    public func verifiedEvents(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        try verify(request)
+        return try decode(request)
+    }
 }
 
 /// The outbound half of a channel: render a message into the provider's HTTP call and interpret its answer.

@@ -6,31 +6,52 @@ public enum FormURLEncoding {
     }
 
     /// Decodes a body such as `From=%2B1555&Body=hi+there` into pairs in their order.
-    public static func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) -> [(String, String)] {
+    public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var inValue = false
-        func finish() throws(DecodingError) {
-            if !name.isEmpty || inValue {
-                pairs.append((try percentDecode(name), try percentDecode(value)))
+        pairs.reserveCapacity(24)
+        var failure: DecodingError?
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            let count = buffer.count
+            while start <= count {
+                var end = start
+                while end < count, buffer[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    var equals = start
+                    while equals < end, buffer[equals] != UInt8(ascii: "=") { equals += 1 }
+                    let nameSlice = UnsafeBufferPointer(rebasing: buffer[start..<equals])
+                    let valueSlice = equals < end ? UnsafeBufferPointer(rebasing: buffer[(equals + 1)..<end]) : UnsafeBufferPointer(rebasing: buffer[end..<end])
+                    do throws(DecodingError) {
+                        pairs.append((try component(nameSlice), try component(valueSlice)))
+                    } catch {
+                        failure = error
+                        return
+                    }
+                }
+                start = end + 1
             }
-            name.removeAll(keepingCapacity: true)
-            value.removeAll(keepingCapacity: true)
-            inValue = false
         }
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "&"):
-                try finish()
-            case UInt8(ascii: "=") where !inValue:
-                inValue = true
-            default:
-                if inValue { value.append(byte) } else { name.append(byte) }
-            }
-        }
-        try finish()
+        if let failure { throw failure }
         return pairs
+    }
+
+    /// Decodes a `[UInt8]`-like body; see `decode(_:)`.
+    public static func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) -> [(String, String)] {
+        try decode(Array(bytes))
+    }
+
+    /// One name or value: `+` is a space, `%XX` a byte, and the result must be UTF-8.
+    static func component(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> String {
+        var plain = true
+        for byte in bytes where byte == UInt8(ascii: "%") || byte == UInt8(ascii: "+") {
+            plain = false
+            break
+        }
+        if plain {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
+            return text
+        }
+        return try percentDecode(Array(bytes))
     }
 
     /// Encodes pairs with the form rules (space as `+`, everything but unreserved bytes escaped).

@@ -38,8 +38,7 @@ struct WebhookRoutes: Sendable {
             body: Array(buffer.readableBytesView))
         let events: [InboundEvent]
         do {
-            try adapter.verify(webhook)
-            events = try adapter.decode(webhook)
+            events = try adapter.verifiedEvents(webhook)
         } catch {
             logger.warning("webhook refused", metadata: ["reason": "\(error.reason)", "path": "\(request.uri.path)"])
             throw GatewayError(error)

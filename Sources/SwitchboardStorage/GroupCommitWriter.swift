@@ -4,14 +4,16 @@ import Synchronization
 /// Runs the writes of concurrent callers in shared transactions, so that one commit (one fsync of
 /// the WAL) makes many of them durable: group commit.
 ///
-/// Each submitted piece of work runs in its own savepoint inside the batch's transaction, so a
-/// failing one is rolled back alone. Callers resume only after the transaction holding their work
-/// has committed, or with the commit's error; nothing is acknowledged before it is on disk.
+/// A batch runs every piece of work in one transaction. When one of them throws, the whole batch
+/// is rolled back and each piece is run again in a transaction of its own, so a failure stays with
+/// its caller. Work may therefore run more than once, and must do nothing but database work.
+/// Callers resume only after the transaction holding their work has committed, or with its error:
+/// nothing is acknowledged before it is on disk.
 public final class GroupCommitWriter: Sendable {
     private struct Job: Sendable {
-        /// Runs the work; returns what to do once the batch has committed.
-        let run: @Sendable (Database) -> @Sendable () -> Void
-        /// Resumes the caller with the batch's failure.
+        /// Runs the work; returns what to do once its transaction has committed.
+        let run: @Sendable (Database) throws -> @Sendable () -> Void
+        /// Resumes the caller with a failure.
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -36,17 +38,8 @@ public final class GroupCommitWriter: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job(
                 run: { db in
-                    do {
-                        nonisolated(unsafe) var result: T?
-                        try db.inSavepoint {
-                            result = try work(db)
-                            return .commit
-                        }
-                        let value = result!
-                        return { continuation.resume(returning: value) }
-                    } catch {
-                        return { continuation.resume(throwing: error) }
-                    }
+                    let value = try work(db)
+                    return { continuation.resume(returning: value) }
                 },
                 fail: { error in continuation.resume(throwing: error) })
             let startDrain = state.withLock { state -> Bool in
@@ -75,12 +68,22 @@ public final class GroupCommitWriter: Sendable {
             }
             if jobs.isEmpty { return }
             do {
-                let completions = try await writer.write { db in
-                    jobs.map { $0.run(db) }
-                }
+                let completions = try await writer.write { db in try jobs.map { try $0.run(db) } }
                 for completion in completions { completion() }
             } catch {
-                for job in jobs { job.fail(error) }
+                if jobs.count == 1 {
+                    jobs[0].fail(error)
+                    continue
+                }
+                // Someone's work failed (or the commit did): give each its own transaction and outcome.
+                for job in jobs {
+                    do {
+                        let completion = try await writer.write { db in try job.run(db) }
+                        completion()
+                    } catch {
+                        job.fail(error)
+                    }
+                }
             }
         }
     }

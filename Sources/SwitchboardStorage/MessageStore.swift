@@ -25,8 +25,8 @@ public protocol MessageStore: Sendable {
 
 /// What became of an inbound message.
 public enum IngestResult: Sendable, Equatable {
-    /// Stored now, with the contact (new or found) and the replies queued for it.
-    case stored(message: Message, contact: Contact, replies: [Message])
+    /// Stored now, with the replies queued for it (and the contact, when a bot was asked).
+    case stored(message: Message, contact: Contact?, replies: [Message])
     /// Seen before: the message stored the first time.
     case duplicate(messageId: String)
 }

@@ -48,17 +48,23 @@ public final class SQLiteStore: MessageStore {
                     arguments: [inbound.channel.rawValue, inbound.providerMessageId])
                 return .duplicate(messageId: first ?? messageId)
             }
-            let contactId = try Self.findOrCreateContact(db, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis)
+            let (contactId, created) = try Self.findOrCreateContact(
+                db, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis)
             let message = Message(
                 id: messageId, contactId: contactId, channel: inbound.channel, direction: .inbound,
                 author: .init(kind: .contact), content: inbound.content, status: .received,
                 providerMessageId: inbound.providerMessageId, createdAt: Timestamp.date(millis: nowMillis),
                 updatedAt: Timestamp.date(millis: nowMillis))
             try Self.insert(message, contentJSON: contentJSON, db: db)
-            try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
-            var contact = try Self.loadContact(db, id: contactId)!
+            if !created {
+                try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
+            }
+            // The contact is read only for a bot; storing alone stays a handful of statements.
+            guard let bot, var contact = try Self.loadContact(db, id: contactId) else {
+                return .stored(message: message, contact: nil, replies: [])
+            }
             var replies: [Message] = []
-            if let bot, contact.botEnabled {
+            if contact.botEnabled {
                 for content in bot.replies(to: message, contact: contact) where !content.isEmpty {
                     if contact.subscriptions[inbound.channel.rawValue] == false {
                         logger.info("bot reply dropped: contact unsubscribed", metadata: [
@@ -76,29 +82,30 @@ public final class SQLiteStore: MessageStore {
         }
     }
 
-    static func findOrCreateContact(_ db: Database, channel: Channel, address: String, now: Int64) throws -> String {
+    /// The contact for a channel address, created (with this message as its latest activity) when
+    /// new; `created` tells which.
+    static func findOrCreateContact(_ db: Database, channel: Channel, address: String, now: Int64) throws -> (id: String, created: Bool) {
         if let existing = try String.fetchOne(
             db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),
             arguments: [channel.rawValue, address]) {
-            return existing
+            return (existing, false)
         }
         let isPhone = channel == .sms || channel == .rcs
-        var contactId: String?
-        if isPhone {
+        if isPhone, let samePhone = try String.fetchOne(
             // SMS and RCS from the same phone are one person.
-            contactId = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM contacts WHERE phone = ? ORDER BY id LIMIT 1"), arguments: [address])
+            db.cachedStatement(sql: "SELECT id FROM contacts WHERE phone = ? ORDER BY id LIMIT 1"), arguments: [address]) {
+            try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id) VALUES (?, ?, ?)")
+                .execute(arguments: [channel.rawValue, address, samePhone])
+            return (samePhone, false)
         }
-        if contactId == nil {
-            let id = SortableID.make(prefix: SortableID.contactPrefix, now: Timestamp.date(millis: now))
-            try db.cachedStatement(sql: """
-                INSERT INTO contacts (id, phone, bot_enabled, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
-                """).execute(arguments: [id, isPhone ? address : nil, now, now])
-            contactId = id
-        }
-        try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id) VALUES (?, ?, ?)")
-            .execute(arguments: [channel.rawValue, address, contactId!])
-        return contactId!
+        let id = SortableID.make(prefix: SortableID.contactPrefix, now: Timestamp.date(millis: now))
+        try db.cachedStatement(sql: """
+            INSERT INTO contacts (id, phone, bot_enabled, last_message_at, last_channel, created_at, updated_at)
+            VALUES (?, ?, 1, ?, ?, ?, ?)
+            """).execute(arguments: [id, isPhone ? address : nil, now, channel.rawValue, now, now])
+        try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id, last_used_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [channel.rawValue, address, id, now])
+        return (id, true)
     }
 
     /// Marks the contact's latest activity (in or out) and the channel address it used.
