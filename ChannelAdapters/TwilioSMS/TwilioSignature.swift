@@ -36,17 +36,18 @@ public struct TwilioSignature: Sendable {
     }
 
     /// Whether `signature` is Twilio's for this request, comparing in constant time. The URL is
-    /// tried as given, without its port, and with the scheme's default port.
+    /// tried as given first, then without its port and with the scheme's default port. (Which
+    /// variant matched is no secret: the URL is public; only the comparison must not leak.)
     public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
         let expected = Array(signature.utf8)
-        var matched = false
-        for candidate in Self.urlVariants(url) {
-            // Evaluate every variant so timing does not tell which one matched.
-            if Self.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
-                matched = true
-            }
+        if Self.constantTimeEquals(Array(compute(url: url, parameters: parameters).utf8), expected) {
+            return true
         }
-        return matched
+        for candidate in Self.urlVariants(url).dropFirst()
+        where Self.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
+            return true
+        }
+        return false
     }
 
     /// The URL as given, without an explicit port, and with the default port for its scheme.
