@@ -68,6 +68,18 @@ let package = Package(
             path: "ChannelAdapters/TwilioSMS",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "MessengerAdapter",
+            dependencies: ["SwitchboardCore"],
+            path: "ChannelAdapters/Messenger",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RBMAdapter",
+            dependencies: ["SwitchboardCore"],
+            path: "ChannelAdapters/RBM",
+            swiftSettings: strictSettings
+        ),
         // The gateway: Hummingbird routes, the ingest pipeline, the outbox worker, the bots.
         .target(
             name: "SwitchboardServer",
@@ -76,6 +88,8 @@ let package = Package(
                 "SwitchboardStorage",
                 "CurlHTTPClient",
                 "TwilioSMSAdapter",
+                "MessengerAdapter",
+                "RBMAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +103,8 @@ let package = Package(
                 "SwitchboardCore",
                 "CurlHTTPClient",
                 "TwilioSMSAdapter",
+                "MessengerAdapter",
+                "RBMAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -109,6 +125,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Reads provider fixtures from Tests/Fixtures for the adapter tests.
+        .target(
+            name: "FixtureSupport",
+            path: "Tests/FixtureSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: ["SwitchboardCore"],
@@ -116,7 +138,17 @@ let package = Package(
         ),
         .testTarget(
             name: "TwilioSMSAdapterTests",
-            dependencies: ["TwilioSMSAdapter", "SwitchboardCore"],
+            dependencies: ["TwilioSMSAdapter", "SwitchboardCore", "FixtureSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MessengerAdapterTests",
+            dependencies: ["MessengerAdapter", "SwitchboardCore", "FixtureSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RBMAdapterTests",
+            dependencies: ["RBMAdapter", "SwitchboardCore", "FixtureSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -136,6 +168,8 @@ let package = Package(
                 "SwitchboardCore",
                 "CurlHTTPClient",
                 "TwilioSMSAdapter",
+                "MessengerAdapter",
+                "RBMAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

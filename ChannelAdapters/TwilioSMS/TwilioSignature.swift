@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SwitchboardCore
 
 /// Twilio's `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the account's auth token, over the
 /// full URL Twilio requested followed by every POST parameter as `name + value`, sorted by name
@@ -40,11 +41,11 @@ public struct TwilioSignature: Sendable {
     /// variant matched is no secret: the URL is public; only the comparison must not leak.)
     public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
         let expected = Array(signature.utf8)
-        if Self.constantTimeEquals(Array(compute(url: url, parameters: parameters).utf8), expected) {
+        if HMACSignature.constantTimeEquals(Array(compute(url: url, parameters: parameters).utf8), expected) {
             return true
         }
         for candidate in Self.urlVariants(url).dropFirst()
-        where Self.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
+        where HMACSignature.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
             return true
         }
         return false
@@ -75,12 +76,5 @@ public struct TwilioSignature: Sendable {
             variants.append(prefix + userInfo + host + ":" + port + rest)
         }
         return variants
-    }
-
-    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
     }
 }

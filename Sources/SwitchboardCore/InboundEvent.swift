@@ -6,8 +6,33 @@ public enum InboundEvent: Sendable, Equatable {
     case message(InboundMessage)
     /// A provider reports progress of a message we sent.
     case statusUpdate(StatusUpdate)
+    /// The contact's device reports every outbound message up to a time delivered or read
+    /// (Messenger's watermarks), with the ids it names, if any.
+    case watermark(Watermark)
+    /// The contact is typing.
+    case typing(channel: Channel, senderAddress: String)
     /// A valid event the gateway does not act on; the reason is logged.
     case ignored(String)
+}
+
+/// "Everything we sent this contact on this channel up to `upTo` is now `status`."
+public struct Watermark: Sendable, Equatable {
+    public var channel: Channel
+    /// The contact's address on the channel (the PSID for Messenger).
+    public var senderAddress: String
+    /// `.delivered` or `.read`.
+    public var status: MessageStatus
+    public var upTo: Date
+    /// Provider message ids the event names explicitly (Messenger's `delivery.mids`).
+    public var providerMessageIds: [String]
+
+    public init(channel: Channel, senderAddress: String, status: MessageStatus, upTo: Date, providerMessageIds: [String] = []) {
+        self.channel = channel
+        self.senderAddress = senderAddress
+        self.status = status
+        self.upTo = upTo
+        self.providerMessageIds = providerMessageIds
+    }
 }
 
 /// A message from a contact, before it has a contact id or a message id.

@@ -6,6 +6,8 @@ import NIOCore
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardStorage
+import MessengerAdapter
+import RBMAdapter
 import TwilioSMSAdapter
 
 /// The gateway's parts, assembled once: used by `switchboard serve` and by the tests.
@@ -28,6 +30,8 @@ public struct Gateway: Sendable {
         self.client = CurlHTTPClient(logger: logger)
         var outboundAdapters: [any OutboundChannelAdapter] = []
         if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
+        if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
+        if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, client: client, settings: configuration.outbox, logger: logger, now: now)
         let bot: (any Bot)? = configuration.bot.kind == .echo ? EchoBot() : nil
@@ -36,7 +40,11 @@ public struct Gateway: Sendable {
 
     /// Channels whose secrets are configured.
     public var enabledChannels: [SwitchboardCore.Channel] {
-        configuration.twilioSettings == nil ? [] : [.sms]
+        var channels: [SwitchboardCore.Channel] = []
+        if configuration.twilioSettings != nil { channels.append(.sms) }
+        if configuration.rbmSettings != nil { channels.append(.rcs) }
+        if configuration.messengerSettings != nil { channels.append(.messenger) }
+        return channels
     }
 
     /// The router with every route of the gateway.
@@ -58,6 +66,11 @@ public struct Gateway: Sendable {
         let twilio = configuration.twilioSettings.map { TwilioSMSAdapter(settings: $0) }
         webhooks.addPost("webhooks/twilio/sms", channel: .sms, adapter: twilio, to: router)
         webhooks.addPost("webhooks/twilio/status", channel: .sms, adapter: twilio, to: router)
+        let messenger = configuration.messengerSettings.map { MessengerAdapter(settings: $0) }
+        webhooks.addMessengerHandshake(adapter: messenger, to: router)
+        webhooks.addPost("webhooks/messenger", channel: .messenger, adapter: messenger, to: router)
+        let rbm = configuration.rbmSettings.map { RBMAdapter(settings: $0) }
+        webhooks.addRBM(adapter: rbm, to: router)
         APIRoutes(store: store).add(to: router, apiToken: configuration.apiToken)
         return router
     }

@@ -62,6 +62,27 @@ extension GatewayConfiguration {
             if let value = env["TWILIO_API_BASE_URL"] { account.apiBaseURL = value }
             twilio = account
         }
+        let messengerKeys = ["MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_PAGE_ID",
+                             "MESSENGER_API_BASE_URL", "MESSENGER_API_VERSION"]
+        if messengerKeys.contains(where: { env[$0] != nil }) {
+            var app = messenger ?? MessengerApp()
+            if let value = env["MESSENGER_APP_SECRET"] { app.appSecret = value }
+            if let value = env["MESSENGER_VERIFY_TOKEN"] { app.verifyToken = value }
+            if let value = env["MESSENGER_PAGE_ACCESS_TOKEN"] { app.pageAccessToken = value }
+            if let value = env["MESSENGER_PAGE_ID"] { app.pageId = value }
+            if let value = env["MESSENGER_API_BASE_URL"] { app.apiBaseURL = value }
+            if let value = env["MESSENGER_API_VERSION"] { app.apiVersion = value }
+            messenger = app
+        }
+        let rbmKeys = ["RBM_AGENT_ID", "RBM_CLIENT_TOKEN", "RBM_ACCESS_TOKEN", "RBM_API_BASE_URL"]
+        if rbmKeys.contains(where: { env[$0] != nil }) {
+            var agent = rbm ?? RBMAgent()
+            if let value = env["RBM_AGENT_ID"] { agent.agentId = value }
+            if let value = env["RBM_CLIENT_TOKEN"] { agent.clientToken = value }
+            if let value = env["RBM_ACCESS_TOKEN"] { agent.accessToken = value }
+            if let value = env["RBM_API_BASE_URL"] { agent.apiBaseURL = value }
+            rbm = agent
+        }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
     }
 
@@ -96,6 +117,24 @@ extension GatewayConfiguration {
             }
             if !(twilio.apiBaseURL.hasPrefix("http://") || twilio.apiBaseURL.hasPrefix("https://")) {
                 problems.append("twilio.apiBaseURL: '\(twilio.apiBaseURL)' must start with http:// or https://")
+            }
+        }
+        if let messenger {
+            let given = [messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken].filter { $0?.isEmpty == false }.count
+            if given != 0 && given != 3 {
+                problems.append("messenger: appSecret (MESSENGER_APP_SECRET), verifyToken (MESSENGER_VERIFY_TOKEN) and pageAccessToken (MESSENGER_PAGE_ACCESS_TOKEN) go together")
+            }
+            if !(messenger.apiBaseURL.hasPrefix("http://") || messenger.apiBaseURL.hasPrefix("https://")) {
+                problems.append("messenger.apiBaseURL: '\(messenger.apiBaseURL)' must start with http:// or https://")
+            }
+        }
+        if let rbm {
+            let given = [rbm.agentId, rbm.clientToken, rbm.accessToken].filter { $0?.isEmpty == false }.count
+            if given != 0 && given != 3 {
+                problems.append("rbm: agentId (RBM_AGENT_ID), clientToken (RBM_CLIENT_TOKEN) and accessToken (RBM_ACCESS_TOKEN) go together")
+            }
+            if !(rbm.apiBaseURL.hasPrefix("http://") || rbm.apiBaseURL.hasPrefix("https://")) {
+                problems.append("rbm.apiBaseURL: '\(rbm.apiBaseURL)' must start with http:// or https://")
             }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }

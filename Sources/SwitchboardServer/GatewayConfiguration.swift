@@ -1,5 +1,7 @@
 import Foundation
 import SwitchboardCore
+import MessengerAdapter
+import RBMAdapter
 import TwilioSMSAdapter
 
 /// Everything the gateway is told at startup: `Config/switchboard.json` (or `--config` /
@@ -18,6 +20,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var bot: BotSettings = .init()
     public var outbox: OutboxSettings = .init()
     public var twilio: TwilioAccount?
+    public var messenger: MessengerApp?
+    public var rbm: RBMAgent?
     /// Where `switchboard simulate` listens by default.
     public var simulator: SimulatorAddress = .init()
 
@@ -59,6 +63,42 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    public struct MessengerApp: Codable, Sendable, Equatable {
+        public var appSecret: String?
+        public var verifyToken: String?
+        public var pageAccessToken: String?
+        public var pageId: String?
+        public var apiBaseURL: String = "https://graph.facebook.com"
+        public var apiVersion: String = "v21.0"
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            appSecret = try c.decodeIfPresent(String.self, forKey: .appSecret)
+            verifyToken = try c.decodeIfPresent(String.self, forKey: .verifyToken)
+            pageAccessToken = try c.decodeIfPresent(String.self, forKey: .pageAccessToken)
+            pageId = try c.decodeIfPresent(String.self, forKey: .pageId)
+            apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://graph.facebook.com"
+            apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? "v21.0"
+        }
+    }
+
+    public struct RBMAgent: Codable, Sendable, Equatable {
+        public var agentId: String?
+        public var clientToken: String?
+        public var accessToken: String?
+        public var apiBaseURL: String = "https://rcsbusinessmessaging.googleapis.com"
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
+            clientToken = try c.decodeIfPresent(String.self, forKey: .clientToken)
+            accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+            apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://rcsbusinessmessaging.googleapis.com"
+        }
+    }
+
     public struct SimulatorAddress: Codable, Sendable, Equatable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8090
@@ -78,6 +118,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         bot = try c.decodeIfPresent(BotSettings.self, forKey: .bot) ?? defaults.bot
         outbox = try c.decodeIfPresent(OutboxSettings.self, forKey: .outbox) ?? defaults.outbox
         twilio = try c.decodeIfPresent(TwilioAccount.self, forKey: .twilio)
+        messenger = try c.decodeIfPresent(MessengerApp.self, forKey: .messenger)
+        rbm = try c.decodeIfPresent(RBMAgent.self, forKey: .rbm)
         simulator = try c.decodeIfPresent(SimulatorAddress.self, forKey: .simulator) ?? defaults.simulator
     }
 
@@ -96,6 +138,24 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         return TwilioSettings(
             accountSid: sid, authToken: token, from: twilio.from, messagingServiceSid: twilio.messagingServiceSid,
             apiBaseURL: twilio.apiBaseURL, statusCallbackURL: effectivePublicURL + "/webhooks/twilio/status")
+    }
+
+    /// The Messenger adapter's settings, or nil when the app secret, verify token or page token is missing.
+    public var messengerSettings: MessengerSettings? {
+        guard let messenger, let secret = messenger.appSecret, !secret.isEmpty, let verify = messenger.verifyToken, !verify.isEmpty,
+              let token = messenger.pageAccessToken, !token.isEmpty
+        else { return nil }
+        return MessengerSettings(
+            appSecret: secret, verifyToken: verify, pageAccessToken: token, pageId: messenger.pageId,
+            apiBaseURL: messenger.apiBaseURL, apiVersion: messenger.apiVersion)
+    }
+
+    /// The RBM adapter's settings, or nil when the agent id, client token or access token is missing.
+    public var rbmSettings: RBMSettings? {
+        guard let rbm, let agent = rbm.agentId, !agent.isEmpty, let client = rbm.clientToken, !client.isEmpty,
+              let access = rbm.accessToken, !access.isEmpty
+        else { return nil }
+        return RBMSettings(agentId: agent, clientToken: client, accessToken: access, apiBaseURL: rbm.apiBaseURL)
     }
 
     /// The SQLite file path named by `database`, or nil for a non-SQLite URL.

@@ -47,6 +47,13 @@ public struct IngestPipeline: Sendable {
                         "channel": "\(update.channel.rawValue)", "status": "\(update.status.rawValue)",
                     ])
                 }
+            case .watermark(let watermark):
+                let moved = try await store.applyWatermark(watermark, at: now())
+                logger.debug("watermark applied", metadata: [
+                    "channel": "\(watermark.channel.rawValue)", "status": "\(watermark.status.rawValue)", "messages": "\(moved)",
+                ])
+            case .typing(let channel, _):
+                logger.debug("contact typing", metadata: ["channel": "\(channel.rawValue)"])
             case .ignored(let reason):
                 logger.info("webhook event ignored", metadata: ["reason": "\(reason)"])
             }

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import MessengerAdapter
+import RBMAdapter
 import SwitchboardCore
 
 /// The provider webhook routes: read the body within the limit, let the channel's adapter verify
@@ -16,31 +18,82 @@ struct WebhookRoutes: Sendable {
     /// Registers `POST path` for `adapter`; a nil adapter (missing secrets) answers 404 `channel_disabled`.
     func addPost(_ path: RouterPath, channel: SwitchboardCore.Channel, adapter: (any InboundChannelAdapter)?, to router: Router<GatewayRequestContext>) {
         router.post(path) { request, context in
-            guard let adapter else {
-                throw GatewayError(
-                    .notFound, code: "channel_disabled",
-                    message: "the \(channel.rawValue) channel is not configured on this gateway")
-            }
+            guard let adapter else { throw Self.disabled(channel) }
             return try await self.handle(request, context: context, adapter: adapter)
         }
     }
 
+    /// `GET /webhooks/messenger`: Meta's subscription handshake, answered with `hub.challenge` as text.
+    func addMessengerHandshake(adapter: MessengerAdapter?, to router: Router<GatewayRequestContext>) {
+        router.get("webhooks/messenger") { request, context in
+            guard let adapter else { throw Self.disabled(.messenger) }
+            do throws(WebhookError) {
+                let challenge = try adapter.handshake(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: challenge)))
+            } catch {
+                context.logger.warning("Messenger handshake refused", metadata: ["reason": "\(error.reason)"])
+                throw GatewayError(error)
+            }
+        }
+    }
+
+    /// `POST /webhooks/rbm`: the clientToken/secret setup handshake (answered with the secret), or
+    /// signed user messages and events.
+    func addRBM(adapter: RBMAdapter?, to router: Router<GatewayRequestContext>) {
+        router.post("webhooks/rbm") { request, context in
+            guard let adapter else { throw Self.disabled(.rcs) }
+            var request = request
+            let webhook = try await self.webhookRequest(&request)
+            let secret: String?
+            do throws(WebhookError) {
+                secret = try adapter.handshakeSecret(webhook)
+            } catch {
+                context.logger.warning("RBM handshake refused", metadata: ["reason": "\(error.reason)"])
+                throw GatewayError(error)
+            }
+            if let secret {
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: secret)))
+            }
+            return try await self.process(webhook, path: request.uri.path, context: context, adapter: adapter)
+        }
+    }
+
+    static func disabled(_ channel: SwitchboardCore.Channel) -> GatewayError {
+        GatewayError(.notFound, code: "channel_disabled", message: "the \(channel.rawValue) channel is not configured on this gateway")
+    }
+
     func handle(_ request: Request, context: GatewayRequestContext, adapter: any InboundChannelAdapter) async throws -> Response {
-        var logger = context.logger
-        logger[metadataKey: "channel"] = "\(adapter.channel.rawValue)"
         var request = request
+        let webhook = try await webhookRequest(&request)
+        return try await process(webhook, path: request.uri.path, context: context, adapter: adapter)
+    }
+
+    /// The request as adapters see it: the body read within the limit (413 above it).
+    func webhookRequest(_ request: inout Request) async throws -> WebhookRequest {
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        let webhook = WebhookRequest(
+        return WebhookRequest(
             method: request.method.rawValue,
             publicURL: publicURL + request.uri.description,
             query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
             headers: Self.headers(request.headers),
             body: Array(buffer.readableBytesView))
+    }
+
+    /// Verify and decode through the adapter, store, and only then acknowledge.
+    func process(
+        _ webhook: WebhookRequest, path: String, context: GatewayRequestContext, adapter: any InboundChannelAdapter
+    ) async throws -> Response {
+        var logger = context.logger
+        logger[metadataKey: "channel"] = "\(adapter.channel.rawValue)"
         let events: [InboundEvent]
         do {
             events = try adapter.verifiedEvents(webhook)
         } catch {
-            logger.warning("webhook refused", metadata: ["reason": "\(error.reason)", "path": "\(request.uri.path)"])
+            logger.warning("webhook refused", metadata: ["reason": "\(error.reason)", "path": "\(path)"])
             throw GatewayError(error)
         }
         do {

@@ -7,23 +7,15 @@ import TwilioSMSAdapter
 public struct InboundWebhookSender: Sendable {
     /// Where the gateway listens (`http://127.0.0.1:8080`).
     public var gatewayURL: String
-    /// The base URL the gateway believes providers call (its `SWITCHBOARD_PUBLIC_URL`); signatures cover it.
+    /// The base URL the gateway believes providers call (its `SWITCHBOARD_PUBLIC_URL`); Twilio signs over it.
     public var publicURL: String
-    public var twilioAccountSid: String
-    public var twilioAuthToken: String
-    /// Our number, the `To` of inbound SMS.
-    public var twilioNumber: String
+    public var accounts: ProviderAccounts
     let client: CurlHTTPClient
 
-    public init(
-        gatewayURL: String, publicURL: String? = nil, twilioAccountSid: String, twilioAuthToken: String, twilioNumber: String,
-        client: CurlHTTPClient
-    ) {
+    public init(gatewayURL: String, publicURL: String? = nil, accounts: ProviderAccounts, client: CurlHTTPClient) {
         self.gatewayURL = Self.trimmed(gatewayURL)
         self.publicURL = Self.trimmed(publicURL ?? gatewayURL)
-        self.twilioAccountSid = twilioAccountSid
-        self.twilioAuthToken = twilioAuthToken
-        self.twilioNumber = twilioNumber
+        self.accounts = accounts
         self.client = client
     }
 
@@ -35,17 +27,29 @@ public struct InboundWebhookSender: Sendable {
         public var providerMessageId: String
     }
 
+    /// Why a webhook could not be made.
+    public struct MissingAccount: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A new provider-style message id.
+    public static func newID(prefix: String, hexDigits: Int) -> String {
+        prefix + TwilioMessagesFake.hex(count: hexDigits)
+    }
+
+    // MARK: Twilio
+
     /// An inbound SMS/MMS webhook with Twilio's parameters
-    /// (https://www.twilio.com/docs/messaging/guides/webhook-request), signed with the auth token.
+    /// (https://www.twilio.com/docs/messaging/guides/webhook-request).
     public func twilioSMSForm(
         from: String, text: String?, mediaURLs: [(url: String, mimeType: String)] = [], messageSid: String? = nil
     ) -> [(String, String)] {
-        let sid = messageSid ?? ("SM" + TwilioMessagesFake.hex(count: 32))
+        let sid = messageSid ?? Self.newID(prefix: "SM", hexDigits: 32)
         var form: [(String, String)] = [
             ("ToCountry", "US"), ("ToState", "CA"), ("SmsMessageSid", sid), ("NumMedia", "\(mediaURLs.count)"),
             ("ToCity", ""), ("FromZip", ""), ("SmsSid", sid), ("FromState", ""), ("SmsStatus", "received"),
-            ("FromCity", ""), ("Body", text ?? ""), ("FromCountry", "US"), ("To", twilioNumber),
-            ("ToZip", ""), ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", twilioAccountSid),
+            ("FromCity", ""), ("Body", text ?? ""), ("FromCountry", "US"), ("To", accounts.twilioNumber ?? "+15550001111"),
+            ("ToZip", ""), ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", accounts.twilioAccountSid ?? ""),
             ("From", from), ("ApiVersion", "2010-04-01"),
         ]
         for (index, media) in mediaURLs.enumerated() {
@@ -57,23 +61,103 @@ public struct InboundWebhookSender: Sendable {
 
     /// Posts a Twilio form to `path` with a valid `X-Twilio-Signature` (or `signature` when given, to test refusals).
     public func postTwilio(path: String = "/webhooks/twilio/sms", form: [(String, String)], signature: String? = nil) async throws -> Delivery {
-        let signer = TwilioSignature(authToken: twilioAuthToken)
+        let signer = TwilioSignature(authToken: accounts.twilioAuthToken ?? "")
         let computed = signer.compute(url: publicURL + path, parameters: form)
-        let response = try await client.execute(HTTPClientRequest(
-            method: "POST", url: gatewayURL + path,
-            headers: [
-                (name: "Content-Type", value: "application/x-www-form-urlencoded"),
-                (name: "X-Twilio-Signature", value: signature ?? computed),
-                (name: "User-Agent", value: "TwilioProxy/1.1"),
-            ],
-            body: Array(FormURLEncoding.encode(form).utf8)))
         let sid = form.first { $0.0 == "MessageSid" }?.1 ?? ""
-        return Delivery(status: response.status, body: String(decoding: response.body, as: UTF8.self), providerMessageId: sid)
+        return try await post(
+            path: path, contentType: "application/x-www-form-urlencoded", body: Array(FormURLEncoding.encode(form).utf8),
+            headers: [(name: "X-Twilio-Signature", value: signature ?? computed), (name: "User-Agent", value: "TwilioProxy/1.1")],
+            providerMessageId: sid)
     }
 
     /// Sends an inbound SMS from `from` saying `text`.
     public func sendSMS(from: String, text: String, messageSid: String? = nil) async throws -> Delivery {
         try await postTwilio(form: twilioSMSForm(from: from, text: text, messageSid: messageSid))
+    }
+
+    // MARK: Messenger
+
+    /// One `messaging` event of a user writing to the page (text, and a quick-reply payload when given),
+    /// in the shape of https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages.
+    public func messengerMessageEvent(psid: String, text: String, quickReplyPayload: String? = nil, mid: String? = nil, timestamp: Date = Date()) -> [String: Any] {
+        var message: [String: Any] = ["mid": mid ?? Self.newID(prefix: "m_", hexDigits: 40), "text": text]
+        if let quickReplyPayload { message["quick_reply"] = ["payload": quickReplyPayload] }
+        return [
+            "sender": ["id": psid], "recipient": ["id": accounts.messengerPageId ?? "PAGE_ID"],
+            "timestamp": Int64(timestamp.timeIntervalSince1970 * 1000), "message": message,
+        ]
+    }
+
+    /// A Messenger webhook (`{"object": "page", "entry": [...]}`) carrying `events`, signed with
+    /// `X-Hub-Signature-256` over the exact bytes sent (or `signature` when given).
+    public func postMessenger(events: [[String: Any]], signature: String? = nil) async throws -> Delivery {
+        guard let secret = accounts.messengerAppSecret else { throw MissingAccount(description: "no Messenger app secret") }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body: [String: Any] = [
+            "object": "page",
+            "entry": [["id": accounts.messengerPageId ?? "PAGE_ID", "time": now, "messaging": events]],
+        ]
+        let data = Array(try JSONSerialization.data(withJSONObject: body))
+        let mid = ((events.first?["message"] as? [String: Any])?["mid"] as? String) ?? ""
+        return try await post(
+            path: "/webhooks/messenger", contentType: "application/json", body: data,
+            headers: [(name: "X-Hub-Signature-256", value: signature ?? "sha256=" + HMACSignature.sha256Hex(key: secret, message: data))],
+            providerMessageId: mid)
+    }
+
+    /// Sends a Messenger text from `psid`.
+    public func sendMessenger(psid: String, text: String, quickReplyPayload: String? = nil, mid: String? = nil) async throws -> Delivery {
+        try await postMessenger(events: [messengerMessageEvent(psid: psid, text: text, quickReplyPayload: quickReplyPayload, mid: mid)])
+    }
+
+    // MARK: RBM
+
+    /// A UserMessage (https://developers.google.com/business-communications/rcs-business-messaging/reference/rest/v1/UserMessage).
+    public func rbmUserMessage(phone: String, text: String? = nil, postbackData: String? = nil, messageId: String? = nil) -> [String: Any] {
+        var message: [String: Any] = [
+            "senderPhoneNumber": phone, "messageId": messageId ?? UUID().uuidString,
+            "sendTime": Timestamp.string(from: Date()), "agentId": accounts.rbmAgentId ?? "agent",
+        ]
+        if let postbackData {
+            message["suggestionResponse"] = ["postbackData": postbackData, "text": text ?? postbackData, "type": "REPLY"]
+        } else {
+            message["text"] = text ?? ""
+        }
+        return message
+    }
+
+    /// A Pub/Sub push carrying `payload` (a UserMessage or UserEvent) as base64 `message.data`, with
+    /// `X-Goog-Signature` = base64(HMAC-SHA512(clientToken, the decoded data)) (or `signature` when given).
+    public func postRBM(payload: [String: Any], signature: String? = nil) async throws -> Delivery {
+        guard let clientToken = accounts.rbmClientToken else { throw MissingAccount(description: "no RBM client token") }
+        let data = Array(try JSONSerialization.data(withJSONObject: payload))
+        let envelope: [String: Any] = [
+            "message": [
+                "data": Data(data).base64EncodedString(), "messageId": String(Int.random(in: 1_000_000...9_999_999)),
+                "publishTime": Timestamp.string(from: Date()),
+            ],
+            "subscription": "projects/rbm-\(accounts.rbmAgentId ?? "agent")/subscriptions/rbm-agent-subscription",
+        ]
+        return try await post(
+            path: "/webhooks/rbm", contentType: "application/json", body: Array(try JSONSerialization.data(withJSONObject: envelope)),
+            headers: [(name: "X-Goog-Signature", value: signature ?? HMACSignature.sha512Base64(key: clientToken, message: data))],
+            providerMessageId: payload["messageId"] as? String ?? "")
+    }
+
+    /// Sends an RCS text (or a suggestion reply, with `postbackData`) from `phone`.
+    public func sendRCS(phone: String, text: String, postbackData: String? = nil, messageId: String? = nil) async throws -> Delivery {
+        try await postRBM(payload: rbmUserMessage(phone: phone, text: text, postbackData: postbackData, messageId: messageId))
+    }
+
+    // MARK: Transport
+
+    func post(
+        path: String, contentType: String, body: [UInt8], headers: [(name: String, value: String)], providerMessageId: String
+    ) async throws -> Delivery {
+        let response = try await client.execute(HTTPClientRequest(
+            method: "POST", url: gatewayURL + path,
+            headers: [(name: "Content-Type", value: contentType)] + headers, body: body))
+        return Delivery(status: response.status, body: String(decoding: response.body, as: UTF8.self), providerMessageId: providerMessageId)
     }
 
     static func trimmed(_ url: String) -> String {

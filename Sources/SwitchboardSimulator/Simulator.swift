@@ -20,7 +20,10 @@ public struct Simulator: Sendable {
 
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        let twilio = TwilioMessagesFake(accountSid: settings.twilioAccountSid, authToken: settings.twilioAuthToken)
+        let accounts = settings.accounts
+        let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
+        let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
+        let rbm = RBMFake(accessToken: accounts.rbmAccessToken)
         let recorder = self.recorder
         router.post("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
             var request = request
@@ -32,6 +35,34 @@ public struct Simulator: Sendable {
             await recorder.record(RecordedRequest(
                 provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
                 responseStatus: answer.status, providerMessageId: answer.sid, receivedAt: Date()))
+            return try Self.json(answer.body, status: answer.status)
+        }
+        router.post(":version/me/messages") { request, context in
+            var request = request
+            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+            let answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
+            await recorder.record(RecordedRequest(
+                provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
+                responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            return try Self.json(answer.body, status: answer.status)
+        }
+        router.post("v1/phones/:phone/agentMessages") { request, context in
+            var request = request
+            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+            let answer = rbm.agentMessage(
+                phone: try context.parameters.require("phone"),
+                messageId: request.uri.queryParameters["messageId"].map(String.init),
+                authorization: request.headers[.authorization], body: body)
+            await recorder.record(RecordedRequest(
+                provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
+                responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            return try Self.json(answer.body, status: answer.status)
+        }
+        router.get("v1/phones/:phone/capabilities") { request, context in
+            let answer = rbm.capabilities(phone: try context.parameters.require("phone"), authorization: request.headers[.authorization])
+            await recorder.record(RecordedRequest(
+                provider: "rbm", method: "GET", path: request.uri.path, form: nil, json: nil,
+                responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
             return try Self.json(answer.body, status: answer.status)
         }
         router.get("_simulator/requests") { _, _ in

@@ -1,15 +1,45 @@
-/// What the simulator plays: the provider accounts it accepts and the gateway it calls.
+/// The provider accounts the simulator plays, and that its webhooks are signed with. Each is the
+/// same value the gateway is configured with.
+public struct ProviderAccounts: Sendable, Equatable {
+    public var twilioAccountSid: String?
+    public var twilioAuthToken: String?
+    /// Our Twilio number: the `To` of simulated inbound SMS.
+    public var twilioNumber: String?
+    public var messengerAppSecret: String?
+    public var messengerVerifyToken: String?
+    public var messengerPageAccessToken: String?
+    public var messengerPageId: String?
+    public var rbmAgentId: String?
+    public var rbmClientToken: String?
+    public var rbmAccessToken: String?
+
+    public init(
+        twilioAccountSid: String? = nil, twilioAuthToken: String? = nil, twilioNumber: String? = nil,
+        messengerAppSecret: String? = nil, messengerVerifyToken: String? = nil, messengerPageAccessToken: String? = nil,
+        messengerPageId: String? = nil, rbmAgentId: String? = nil, rbmClientToken: String? = nil, rbmAccessToken: String? = nil
+    ) {
+        self.twilioAccountSid = twilioAccountSid
+        self.twilioAuthToken = twilioAuthToken
+        self.twilioNumber = twilioNumber
+        self.messengerAppSecret = messengerAppSecret
+        self.messengerVerifyToken = messengerVerifyToken
+        self.messengerPageAccessToken = messengerPageAccessToken
+        self.messengerPageId = messengerPageId
+        self.rbmAgentId = rbmAgentId
+        self.rbmClientToken = rbmClientToken
+        self.rbmAccessToken = rbmAccessToken
+    }
+}
+
+/// Where the simulator listens and which accounts it accepts.
 public struct SimulatorSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
-    /// The Twilio account the fake Messages API accepts (basic auth `AccountSid:AuthToken`).
-    public var twilioAccountSid: String
-    public var twilioAuthToken: String
+    public var accounts: ProviderAccounts
 
-    public init(host: String = "127.0.0.1", port: Int = 8090, twilioAccountSid: String, twilioAuthToken: String) {
+    public init(host: String = "127.0.0.1", port: Int = 8090, accounts: ProviderAccounts) {
         self.host = host
         self.port = port
-        self.twilioAccountSid = twilioAccountSid
-        self.twilioAuthToken = twilioAuthToken
+        self.accounts = accounts
     }
 }

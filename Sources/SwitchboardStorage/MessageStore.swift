@@ -9,6 +9,9 @@ public protocol MessageStore: Sendable {
     /// Moves an outbound message forward by a provider's report; nil when no message matches or the
     /// report would move it backwards.
     func applyStatus(_ update: StatusUpdate, at now: Date) async throws -> Message?
+    /// Moves every outbound message to the contact on the channel up to the watermark forward;
+    /// returns how many moved.
+    func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int
     /// Takes up to `limit` due outbox rows for sending and leases them for `lease` seconds.
     func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem]
     /// Records the outcome of one send attempt.

@@ -80,6 +80,22 @@ enum SwitchboardMigrations {
                 CREATE INDEX outbox_due ON outbox(next_attempt_at);
                 """)
         }
+        migrator.registerMigration("v2-messenger-window-and-rcs-capabilities") { db in
+            try db.execute(sql: """
+                -- Messenger: the page a contact wrote to and until when the 24-hour window is open.
+                ALTER TABLE contact_channels ADD COLUMN page_id TEXT;
+                ALTER TABLE contact_channels ADD COLUMN window_open_until INTEGER;
+
+                -- The RCS capability table's cache: one row per phone (E.164).
+                CREATE TABLE rcs_capabilities (
+                    phone TEXT PRIMARY KEY NOT NULL,
+                    capable INTEGER NOT NULL,
+                    features TEXT NOT NULL DEFAULT '[]',
+                    checked_at INTEGER NOT NULL,
+                    source TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

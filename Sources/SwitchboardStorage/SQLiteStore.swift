@@ -59,6 +59,7 @@ public final class SQLiteStore: MessageStore {
             if !created {
                 try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
             }
+            try Self.recordChannelFacts(db, inbound: inbound, at: nowMillis)
             // The contact is read only for a bot; storing alone stays a handful of statements.
             guard let bot, var contact = try Self.loadContact(db, id: contactId) else {
                 return .stored(message: message, contact: nil, replies: [])
@@ -106,6 +107,28 @@ public final class SQLiteStore: MessageStore {
         try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id, last_used_at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [channel.rawValue, address, id, now])
         return (id, true)
+    }
+
+    /// Messenger's 24-hour window is measured from the contact's latest message
+    /// (https://developers.facebook.com/docs/messenger-platform/policy/); an RCS message proves the
+    /// phone is RCS capable.
+    static func recordChannelFacts(_ db: Database, inbound: InboundMessage, at now: Int64) throws {
+        switch inbound.channel {
+        case .messenger:
+            let sent = inbound.sentAt.map(Timestamp.millis) ?? now
+            try db.cachedStatement(sql: """
+                UPDATE contact_channels SET page_id = COALESCE(?, page_id), window_open_until = MAX(COALESCE(window_open_until, 0), ?)
+                WHERE channel = 'messenger' AND address = ?
+                """).execute(arguments: [inbound.recipientAddress, sent + 24 * 3_600_000, inbound.senderAddress])
+        case .rcs:
+            try db.cachedStatement(sql: """
+                INSERT INTO rcs_capabilities (phone, capable, features, checked_at, source) VALUES (?, 1, '[]', ?, 'inbound')
+                ON CONFLICT (phone) DO UPDATE SET capable = 1, checked_at = excluded.checked_at,
+                    source = CASE WHEN rcs_capabilities.capable = 1 THEN rcs_capabilities.source ELSE 'inbound' END
+                """).execute(arguments: [inbound.senderAddress, now])
+        case .sms, .webchat:
+            break
+        }
     }
 
     /// Marks the contact's latest activity (in or out) and the channel address it used.
@@ -171,6 +194,31 @@ public final class SQLiteStore: MessageStore {
                     message.status.rawValue, message.error?.code, message.error?.message, nowMillis, message.id,
                 ])
             return message
+        }
+    }
+
+    public func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int {
+        let nowMillis = Timestamp.millis(now)
+        let lower = MessageStatus.allCases.filter { $0.canMove(to: watermark.status) && $0 != .received }.map(\.rawValue)
+        return try await writer.write { db in
+            guard let contactId = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),
+                arguments: [watermark.channel.rawValue, watermark.senderAddress])
+            else { return 0 }
+            let placeholders = lower.map { _ in "?" }.joined(separator: ", ")
+            var arguments: StatementArguments = [watermark.status.rawValue, nowMillis, contactId, watermark.channel.rawValue]
+            _ = arguments.append(contentsOf: StatementArguments(lower))
+            var condition = "created_at <= ?"
+            _ = arguments.append(contentsOf: [Timestamp.millis(watermark.upTo)])
+            if !watermark.providerMessageIds.isEmpty {
+                condition = "(\(condition) OR provider_message_id IN (\(watermark.providerMessageIds.map { _ in "?" }.joined(separator: ", "))))"
+                _ = arguments.append(contentsOf: StatementArguments(watermark.providerMessageIds))
+            }
+            try db.execute(sql: """
+                UPDATE messages SET status = ?, updated_at = ?
+                WHERE contact_id = ? AND channel = ? AND direction = 'outbound' AND status IN (\(placeholders)) AND \(condition)
+                """, arguments: arguments)
+            return db.changesCount
         }
     }
 
@@ -329,6 +377,24 @@ public final class SQLiteStore: MessageStore {
             db.cachedStatement(sql: "SELECT channel, subscribed FROM subscriptions WHERE contact_id = ?"), arguments: [id]) {
             subscriptions[subscriptionRow["channel"]] = subscriptionRow["subscribed"]
         }
+        var facebook: Contact.FacebookInfo?
+        if let messenger = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT address, page_id, window_open_until FROM contact_channels
+                WHERE contact_id = ? AND channel = 'messenger' ORDER BY last_used_at DESC LIMIT 1
+                """),
+            arguments: [id]) {
+            let until: Int64? = messenger["window_open_until"]
+            facebook = .init(psid: messenger["address"], pageId: messenger["page_id"], windowOpenUntil: until.map(Timestamp.date(millis:)))
+        }
+        var rcs: Contact.RCSInfo?
+        let phone: String? = row["phone"]
+        if let phone, let capability = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT capable, features, checked_at FROM rcs_capabilities WHERE phone = ?"), arguments: [phone]) {
+            let featuresJSON: String = capability["features"]
+            let features = (try? JSONDecoder().decode([String].self, from: Data(featuresJSON.utf8))) ?? []
+            rcs = .init(capable: capability["capable"], features: features, checkedAt: Timestamp.date(millis: capability["checked_at"]))
+        }
         let attributesJSON: String = row["attributes"]
         let attributes = (try? JSONDecoder().decode([String: String].self, from: Data(attributesJSON.utf8))) ?? [:]
         let lastMessageAt: Int64? = row["last_message_at"]
@@ -337,7 +403,7 @@ public final class SQLiteStore: MessageStore {
             id: row["id"], name: row["name"], photoUrl: row["photo_url"], phone: row["phone"],
             botEnabled: row["bot_enabled"], lastMessageAt: lastMessageAt.map(Timestamp.date(millis:)),
             lastChannel: lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
-            subscriptions: subscriptions, attributes: attributes)
+            subscriptions: subscriptions, rcs: rcs, facebook: facebook, attributes: attributes)
     }
 
     static func message(from row: Row) throws -> Message? {

@@ -68,14 +68,14 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
     }
 
-    /// The simulator, when the Twilio API base URL points at the configured simulator address.
+    /// The simulator, when a provider's API base URL points at the configured simulator address.
     static func inProcessSimulator(_ configuration: GatewayConfiguration, logger: Logger) -> Simulator? {
-        guard let twilio = configuration.twilio, let sid = twilio.accountSid, let token = twilio.authToken else { return nil }
         let simulatorBase = "http://\(configuration.simulator.host):\(configuration.simulator.port)"
-        guard twilio.apiBaseURL.hasPrefix(simulatorBase) else { return nil }
+        let bases = [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
+        guard bases.contains(where: { $0?.hasPrefix(simulatorBase) == true }) else { return nil }
         return Simulator(
             settings: SimulatorSettings(
-                host: configuration.simulator.host, port: configuration.simulator.port, twilioAccountSid: sid, twilioAuthToken: token),
+                host: configuration.simulator.host, port: configuration.simulator.port, accounts: configuration.providerAccounts),
             logger: logger)
     }
 }

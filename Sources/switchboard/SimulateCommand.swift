@@ -29,12 +29,9 @@ struct SimulateServeCommand: AsyncParsableCommand {
     func run() async throws {
         LogSetup.bootstrap()
         let configuration = try loadConfiguration(options)
-        guard let sid = configuration.twilio?.accountSid, let token = configuration.twilio?.authToken else {
-            throw ValidationError("the simulator needs twilio.accountSid and twilio.authToken in the configuration")
-        }
         let settings = SimulatorSettings(
             host: host ?? configuration.simulator.host, port: port ?? configuration.simulator.port,
-            twilioAccountSid: sid, twilioAuthToken: token)
+            accounts: configuration.providerAccounts)
         let simulator = Simulator(settings: settings)
         let app = simulator.buildApplication { channel in
             let port = channel.localAddress?.port ?? settings.port
@@ -50,14 +47,17 @@ struct SimulateSendCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Option(help: "The channel: sms.")
+    @Option(help: "The channel: sms, rcs or messenger.")
     var channel: String = "sms"
 
-    @Option(help: "The sender (an E.164 phone number for sms).")
+    @Option(help: "The sender: an E.164 phone number for sms and rcs, a PSID for messenger.")
     var from: String
 
     @Option(help: "The message text.")
     var text: String
+
+    @Option(help: "A quick-reply or suggestion payload, as if the contact tapped a button (rcs, messenger).")
+    var payload: String?
 
     @Option(help: "The provider message id (default: a new one); repeat one to test de-duplication.")
     var messageId: String?
@@ -65,32 +65,37 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "The gateway's address (default: http://HOST:PORT from the configuration).")
     var gateway: String?
 
-    @Option(help: "The gateway's public URL, which signatures cover (default: its configured public URL).")
+    @Option(help: "The gateway's public URL, which Twilio signatures cover (default: its configured public URL).")
     var publicURL: String?
 
     func run() async throws {
         let configuration = try loadConfiguration(options)
-        guard channel == "sms" else {
-            throw ValidationError("channel '\(channel)' is not simulated yet; available: sms")
-        }
-        guard let sid = configuration.twilio?.accountSid, let token = configuration.twilio?.authToken else {
-            throw ValidationError("signing Twilio webhooks needs twilio.accountSid and twilio.authToken in the configuration")
-        }
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
         let sender = InboundWebhookSender(
             gatewayURL: gatewayURL, publicURL: publicURL ?? configuration.publicURL ?? gatewayURL,
-            twilioAccountSid: sid, twilioAuthToken: token, twilioNumber: configuration.twilio?.from ?? "+15550001111",
-            client: client)
+            accounts: configuration.providerAccounts, client: client)
         let delivery: InboundWebhookSender.Delivery
         do {
-            delivery = try await sender.sendSMS(from: from, text: text, messageSid: messageId)
+            switch channel {
+            case "sms":
+                guard configuration.twilio?.authToken != nil else { throw ValidationError("signing Twilio webhooks needs twilio.authToken") }
+                delivery = try await sender.sendSMS(from: from, text: text, messageSid: messageId)
+            case "rcs":
+                guard configuration.rbm?.clientToken != nil else { throw ValidationError("signing RBM webhooks needs rbm.clientToken") }
+                delivery = try await sender.sendRCS(phone: from, text: text, postbackData: payload, messageId: messageId)
+            case "messenger":
+                guard configuration.messenger?.appSecret != nil else { throw ValidationError("signing Messenger webhooks needs messenger.appSecret") }
+                delivery = try await sender.sendMessenger(psid: from, text: text, quickReplyPayload: payload, mid: messageId)
+            default:
+                throw ValidationError("channel '\(channel)' cannot be simulated; use sms, rcs or messenger (web chat: the widget or POST /webchat/sessions)")
+            }
         } catch let error as HTTPClientError {
             throw ValidationError("the gateway at \(gatewayURL) did not answer: \(error)")
         }
-        print("POST \(gatewayURL)/webhooks/twilio/sms MessageSid=\(delivery.providerMessageId) -> \(delivery.status)")
-        if !delivery.body.isEmpty { print(delivery.body) }
+        Console.print("\(channel) webhook to \(gatewayURL) (message id \(delivery.providerMessageId)) -> \(delivery.status)")
+        if !delivery.body.isEmpty { Console.print(delivery.body) }
         if !(200...299).contains(delivery.status) { throw ExitCode(1) }
     }
 }
@@ -100,5 +105,16 @@ func loadConfiguration(_ options: ConfigurationOptions) throws -> GatewayConfigu
         return try GatewayConfiguration.load(path: options.config, environment: ProcessInfo.processInfo.environment)
     } catch let error as ConfigurationError {
         throw ValidationError(error.description)
+    }
+}
+
+extension GatewayConfiguration {
+    /// The accounts the simulator plays: the very ones the gateway is configured with.
+    var providerAccounts: ProviderAccounts {
+        ProviderAccounts(
+            twilioAccountSid: twilio?.accountSid, twilioAuthToken: twilio?.authToken, twilioNumber: twilio?.from,
+            messengerAppSecret: messenger?.appSecret, messengerVerifyToken: messenger?.verifyToken,
+            messengerPageAccessToken: messenger?.pageAccessToken, messengerPageId: messenger?.pageId,
+            rbmAgentId: rbm?.agentId, rbmClientToken: rbm?.clientToken, rbmAccessToken: rbm?.accessToken)
     }
 }

@@ -19,6 +19,11 @@ struct TestEnvironment: Sendable {
     static let authToken = "test-auth-token"
     static let ourNumber = "+15550009999"
     static let publicURL = "https://switchboard.example.com"
+    static let accounts = ProviderAccounts(
+        twilioAccountSid: accountSid, twilioAuthToken: authToken, twilioNumber: ourNumber,
+        messengerAppSecret: "test-app-secret", messengerVerifyToken: "test-verify-token",
+        messengerPageAccessToken: "test-page-token", messengerPageId: "1000000000000001",
+        rbmAgentId: "test-agent", rbmClientToken: "test-client-token", rbmAccessToken: "test-rbm-access-token")
 
     let gateway: Gateway
     let simulator: Simulator
@@ -41,7 +46,7 @@ struct TestEnvironment: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
 
         let simulator = Simulator(
-            settings: SimulatorSettings(host: "127.0.0.1", port: 0, twilioAccountSid: accountSid, twilioAuthToken: authToken),
+            settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts),
             logger: logger)
         let simulatorPort = PortBox()
         let simulatorApp = simulator.buildApplication { channel in simulatorPort.set(channel.localAddress?.port ?? -1) }
@@ -65,6 +70,19 @@ struct TestEnvironment: Sendable {
             twilio.from = ourNumber
             twilio.apiBaseURL = "http://127.0.0.1:\(simPort)"
             configuration.twilio = twilio
+            var messenger = GatewayConfiguration.MessengerApp()
+            messenger.appSecret = accounts.messengerAppSecret
+            messenger.verifyToken = accounts.messengerVerifyToken
+            messenger.pageAccessToken = accounts.messengerPageAccessToken
+            messenger.pageId = accounts.messengerPageId
+            messenger.apiBaseURL = "http://127.0.0.1:\(simPort)"
+            configuration.messenger = messenger
+            var rbm = GatewayConfiguration.RBMAgent()
+            rbm.agentId = accounts.rbmAgentId
+            rbm.clientToken = accounts.rbmClientToken
+            rbm.accessToken = accounts.rbmAccessToken
+            rbm.apiBaseURL = "http://127.0.0.1:\(simPort)"
+            configuration.rbm = rbm
             configure(&configuration)
             try configuration.validate()
 
@@ -80,9 +98,7 @@ struct TestEnvironment: Sendable {
             let environment = TestEnvironment(
                 gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)",
                 databasePath: configuration.sqlitePath!, client: client,
-                sender: InboundWebhookSender(
-                    gatewayURL: gatewayURL, publicURL: publicURL, twilioAccountSid: accountSid, twilioAuthToken: authToken,
-                    twilioNumber: ourNumber, client: client))
+                sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: publicURL, accounts: accounts, client: client))
             do {
                 try await body(environment)
             } catch {

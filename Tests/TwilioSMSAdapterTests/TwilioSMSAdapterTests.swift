@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import SwitchboardCore
 import Testing
@@ -104,13 +105,5 @@ struct TwilioSMSAdapterTests {
             == .failed(MessageError(code: "twilio_21610", message: "Attempt to send to unsubscribed recipient"), unsubscribed: true))
         #expect(adapter.interpret(response(400, #"{"code":21211,"message":"The 'To' number 5551234567 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}"#))
             == .failed(MessageError(code: "twilio_21211", message: "The 'To' number 5551234567 is not a valid phone number."), unsubscribed: false))
-    }
-}
-
-enum Fixtures {
-    /// A file under Tests/Fixtures.
-    static func text(_ relativePath: String) throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        return try String(contentsOf: root.appendingPathComponent("Fixtures").appendingPathComponent(relativePath), encoding: .utf8)
     }
 }

@@ -1,0 +1,193 @@
+import Foundation
+import SwitchboardCore
+
+/// Google RCS Business Messaging: the webhook (handshake, signed Pub/Sub pushes) and agentMessages.
+public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
+    public let channel = Channel.rcs
+    public let settings: RBMSettings
+
+    /// Suggestion chips per message and characters per chip text (RBM's documented limits, as
+    /// collected in shared/research/providers.md §3.4).
+    public static let maxSuggestions = 11
+    public static let maxSuggestionText = 25
+    public static let maxText = 3072
+
+    public init(settings: RBMSettings) {
+        self.settings = settings
+    }
+
+    public var acknowledgement: WebhookAcknowledgement {
+        WebhookAcknowledgement(contentType: "application/json", body: "{}")
+    }
+
+    // MARK: Handshake
+
+    /// The setup handshake `{"clientToken", "secret"}`: the secret to answer with when the client token
+    /// matches; nil when the body is not a handshake.
+    public func handshakeSecret(_ request: WebhookRequest) throws(WebhookError) -> String? {
+        let envelope = try Self.envelope(request)
+        guard envelope.message == nil, let token = envelope.clientToken, let secret = envelope.secret else { return nil }
+        guard HMACSignature.constantTimeEquals(Array(token.utf8), Array(settings.clientToken.utf8)) else {
+            throw .badSignature("clientToken does not match RBM_CLIENT_TOKEN")
+        }
+        return secret
+    }
+
+    // MARK: Events
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) {
+        _ = try verifiedPayload(request)
+    }
+
+    public func decode(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        try Self.events(from: try Self.payload(Self.data(Self.envelope(request))))
+    }
+
+    public func verifiedEvents(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        try Self.events(from: try verifiedPayload(request))
+    }
+
+    /// `X-Goog-Signature` is base64(HMAC-SHA512(clientToken, base64-decoded message.data)): the
+    /// decoded bytes, not the HTTP body (Google's Node sample on the webhooks guide).
+    func verifiedPayload(_ request: WebhookRequest) throws(WebhookError) -> RBMUserPayload {
+        let data = try Self.data(try Self.envelope(request))
+        guard let header = request.header("X-Goog-Signature"), !header.isEmpty else {
+            throw .badSignature("the X-Goog-Signature header is missing")
+        }
+        let expected = HMACSignature.sha512Base64(key: settings.clientToken, message: data)
+        guard HMACSignature.constantTimeEquals(Array(header.utf8), Array(expected.utf8)) else {
+            throw .badSignature("the X-Goog-Signature header does not match message.data")
+        }
+        return try Self.payload(data)
+    }
+
+    static func envelope(_ request: WebhookRequest) throws(WebhookError) -> RBMEnvelope {
+        guard request.mediaType == "application/json" else {
+            throw .unsupportedMediaType("RBM webhooks are application/json")
+        }
+        do {
+            return try JSONDecoder().decode(RBMEnvelope.self, from: Data(request.body))
+        } catch {
+            throw .malformed("the body is not an RBM webhook")
+        }
+    }
+
+    static func data(_ envelope: RBMEnvelope) throws(WebhookError) -> [UInt8] {
+        guard let encoded = envelope.message?.data else {
+            throw .invalid("message.data is missing")
+        }
+        guard let data = Data(base64Encoded: encoded) else {
+            throw .malformed("message.data is not base64")
+        }
+        return Array(data)
+    }
+
+    static func payload(_ data: [UInt8]) throws(WebhookError) -> RBMUserPayload {
+        do {
+            return try JSONDecoder().decode(RBMUserPayload.self, from: Data(data))
+        } catch {
+            throw .malformed("message.data is not a UserMessage or UserEvent")
+        }
+    }
+
+    static func events(from payload: RBMUserPayload) throws(WebhookError) -> [InboundEvent] {
+        guard let sender = payload.senderPhoneNumber else {
+            throw .invalid("senderPhoneNumber is missing")
+        }
+        let phone = PhoneNumber.e164(sender) ?? sender
+        if let eventType = payload.eventType {
+            switch eventType {
+            case "DELIVERED", "READ":
+                guard let messageId = payload.messageId else { return [.ignored("RBM \(eventType) without a messageId")] }
+                return [.statusUpdate(StatusUpdate(
+                    channel: .rcs, providerMessageId: messageId, status: eventType == "READ" ? .read : .delivered))]
+            case "IS_TYPING":
+                return [.typing(channel: .rcs, senderAddress: phone)]
+            default:
+                return [.ignored("RBM event \(eventType)")]
+            }
+        }
+        guard let messageId = payload.messageId else {
+            throw .invalid("messageId is missing")
+        }
+        var content = Content(text: payload.text)
+        if let response = payload.suggestionResponse, let data = response.postbackData {
+            content.text = response.text
+            content.postback = .init(title: response.text, payload: data)
+        }
+        if let location = payload.location {
+            content.location = .init(latitude: location.latitude, longitude: location.longitude)
+        }
+        if let file = payload.userFile?.payload, let uri = file.fileUri {
+            content.attachments.append(.init(
+                kind: Content.Attachment.kind(forMimeType: file.mimeType), url: uri, mimeType: file.mimeType, name: file.fileName))
+        }
+        if content.isEmpty { return [.ignored("RBM message with nothing the gateway can carry")] }
+        return [.message(InboundMessage(
+            channel: .rcs, senderAddress: phone, recipientAddress: payload.agentId, providerMessageId: messageId,
+            content: content, sentAt: payload.sendTime.flatMap(Timestamp.date(from:))))]
+    }
+
+    // MARK: Outbound
+
+    /// `POST /v1/phones/{phone}/agentMessages?messageId={our id}&agentId=…`: our message id is RBM's
+    /// messageId, so a retried call is recognized and DELIVERED/READ events name our message.
+    public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
+        let content = envelope.content
+        var message: [String: Any] = [:]
+        if let text = content.text, !text.isEmpty {
+            if text.count > Self.maxText {
+                throw MessageError(code: "content_too_long", message: "RCS text is limited to \(Self.maxText) characters")
+            }
+            message["text"] = text
+        } else if let attachment = content.attachments.first {
+            message["contentInfo"] = ["fileUrl": attachment.url, "forceRefresh": false]
+        } else {
+            throw MessageError(code: "empty_content", message: "RCS needs text or a file to send")
+        }
+        if !content.quickReplies.isEmpty {
+            message["suggestions"] = content.quickReplies.prefix(Self.maxSuggestions).map { reply in
+                ["reply": ["text": String(reply.title.prefix(Self.maxSuggestionText)), "postbackData": reply.payload]]
+            }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: ["contentMessage": message], options: [.sortedKeys])) ?? Data()
+        // E.164 is `+` and digits, which stand in a path as they are (RBM's own examples write them so).
+        guard PhoneNumber.e164(envelope.recipientAddress) == envelope.recipientAddress else {
+            throw MessageError(code: "invalid_recipient", message: "RCS needs an E.164 phone number")
+        }
+        let url = settings.base + "/v1/phones/" + envelope.recipientAddress + "/agentMessages?messageId="
+            + FormURLEncoding.escape(envelope.messageId) + "&agentId=" + FormURLEncoding.escape(settings.agentId)
+        return ProviderRequest(
+            method: "POST", url: url,
+            headers: [ProviderHeader("Authorization", "Bearer " + settings.accessToken), ProviderHeader("Content-Type", "application/json")],
+            body: Array(data))
+    }
+
+    public func interpret(_ response: ProviderResponse) -> SendOutcome {
+        struct Answer: Decodable {
+            struct Status: Decodable {
+                var code: Int?
+                var message: String?
+                var status: String?
+            }
+            var name: String?
+            var error: Status?
+        }
+        let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body))
+        if (200...299).contains(response.status) {
+            // name = "phones/{phone}/agentMessages/{messageId}"
+            guard let id = answer?.name?.split(separator: "/").last.map(String.init) else {
+                return .retry(MessageError(code: "rbm_bad_response", message: "RBM answered without a message name"), retryAfterSeconds: nil)
+            }
+            return .accepted(providerMessageId: id, status: .sent)
+        }
+        let status = answer?.error?.status
+        let error = MessageError(
+            code: status.map { "rbm_\($0.lowercased())" } ?? "rbm_http_\(response.status)",
+            message: answer?.error?.message ?? "RBM answered HTTP \(response.status)")
+        if response.status == 429 || response.status >= 500 {
+            return .retry(error, retryAfterSeconds: response.header("Retry-After").flatMap(Double.init))
+        }
+        return .failed(error, unsubscribed: false)
+    }
+}
