@@ -1,6 +1,7 @@
 import CurlHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -17,6 +18,8 @@ public struct Gateway: Sendable {
     public let client: CurlHTTPClient
     public let outbox: OutboxWorker
     public let pipeline: IngestPipeline
+    public let webChat: WebChatHub
+    let webChatTokens: WebChatToken
     public let logger: Logger
 
     /// Opens the database (migrating it) and wires the adapters, the pipeline and the outbox.
@@ -32,8 +35,14 @@ public struct Gateway: Sendable {
         if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
         if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
         if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
+        self.webChat = WebChatHub(store: store, logger: logger)
+        let secret = try configuration.webchat.secret ?? store.secret(named: "webchat-token-key") {
+            (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        }
+        self.webChatTokens = WebChatToken(secret: secret)
         self.outbox = OutboxWorker(
-            store: store, adapters: outboundAdapters, client: client, settings: configuration.outbox, logger: logger, now: now)
+            store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
+            settings: configuration.outbox, logger: logger, now: now)
         let bot: (any Bot)? = configuration.bot.kind == .echo ? EchoBot() : nil
         self.pipeline = IngestPipeline(store: store, bot: bot, outbox: outbox, now: now)
     }
@@ -44,6 +53,7 @@ public struct Gateway: Sendable {
         if configuration.twilioSettings != nil { channels.append(.sms) }
         if configuration.rbmSettings != nil { channels.append(.rcs) }
         if configuration.messengerSettings != nil { channels.append(.messenger) }
+        if configuration.webchat.enabled { channels.append(.webchat) }
         return channels
     }
 
@@ -71,7 +81,22 @@ public struct Gateway: Sendable {
         webhooks.addPost("webhooks/messenger", channel: .messenger, adapter: messenger, to: router)
         let rbm = configuration.rbmSettings.map { RBMAdapter(settings: $0) }
         webhooks.addRBM(adapter: rbm, to: router)
+        if configuration.webchat.enabled { webChatRoutes.addSessions(to: router) }
         APIRoutes(store: store).add(to: router, apiToken: configuration.apiToken)
+        return router
+    }
+
+    var webChatRoutes: WebChatRoutes {
+        WebChatRoutes(
+            pipeline: pipeline, store: store, hub: webChat, tokens: webChatTokens,
+            sessionLifetime: configuration.webchat.sessionLifetimeSeconds)
+    }
+
+    /// The router for WebSocket upgrades (`GET /webchat/ws`).
+    func buildWebSocketRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        if configuration.webchat.enabled { webChatRoutes.addSocket(to: router) }
         return router
     }
 
@@ -81,6 +106,7 @@ public struct Gateway: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: buildRouter(),
+            server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: [HTTPClientService(client: client), outbox],
             onServerRunning: onServerRunning,

@@ -52,6 +52,7 @@ extension GatewayConfiguration {
                 problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, none")
             }
         }
+        if let value = env["SWITCHBOARD_WEBCHAT_SECRET"] { webchat.secret = value }
         let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
         if twilioKeys.contains(where: { env[$0] != nil }) {
             var account = twilio ?? TwilioAccount()
@@ -100,6 +101,8 @@ extension GatewayConfiguration {
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
             problems.append("publicURL: '\(publicURL)' must start with http:// or https://")
         }
+        if webchat.sessionLifetimeSeconds < 60 { problems.append("webchat.sessionLifetimeSeconds: must be at least 60") }
+        if let secret = webchat.secret, secret.count < 16 { problems.append("webchat.secret: use at least 16 characters") }
         if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
         if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
         if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }

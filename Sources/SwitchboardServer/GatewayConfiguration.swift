@@ -22,6 +22,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var twilio: TwilioAccount?
     public var messenger: MessengerApp?
     public var rbm: RBMAgent?
+    public var webchat: WebChatSettings = .init()
     /// Where `switchboard simulate` listens by default.
     public var simulator: SimulatorAddress = .init()
 
@@ -99,6 +100,23 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    public struct WebChatSettings: Codable, Sendable, Equatable {
+        public var enabled: Bool = true
+        /// Key of the visitor tokens; when unset, the gateway makes one and keeps it in its database.
+        /// Set it (`SWITCHBOARD_WEBCHAT_SECRET`) when several instances share visitors.
+        public var secret: String?
+        /// How long a visitor token is valid, in seconds (a visitor renews it on each visit).
+        public var sessionLifetimeSeconds: Double = 30 * 24 * 3600
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+            secret = try c.decodeIfPresent(String.self, forKey: .secret)
+            sessionLifetimeSeconds = try c.decodeIfPresent(Double.self, forKey: .sessionLifetimeSeconds) ?? 30 * 24 * 3600
+        }
+    }
+
     public struct SimulatorAddress: Codable, Sendable, Equatable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8090
@@ -120,6 +138,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         twilio = try c.decodeIfPresent(TwilioAccount.self, forKey: .twilio)
         messenger = try c.decodeIfPresent(MessengerApp.self, forKey: .messenger)
         rbm = try c.decodeIfPresent(RBMAgent.self, forKey: .rbm)
+        webchat = try c.decodeIfPresent(WebChatSettings.self, forKey: .webchat) ?? defaults.webchat
         simulator = try c.decodeIfPresent(SimulatorAddress.self, forKey: .simulator) ?? defaults.simulator
     }
 

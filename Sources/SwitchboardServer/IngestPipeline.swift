@@ -24,18 +24,8 @@ public struct IngestPipeline: Sendable {
         for event in events {
             switch event {
             case .message(let inbound):
-                let result = try await store.ingest(inbound, at: now(), bot: bot)
-                switch result {
-                case .stored(let message, _, let replies):
-                    logger.debug("inbound message stored", metadata: [
-                        "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",
-                        "contact_id": "\(message.contactId)", "replies": "\(replies.count)",
-                    ])
-                    queuedReplies = queuedReplies || !replies.isEmpty
-                case .duplicate(let messageId):
-                    logger.info("duplicate inbound message acknowledged", metadata: [
-                        "channel": "\(inbound.channel.rawValue)", "message_id": "\(messageId)",
-                    ])
+                if case .stored(_, _, let replies) = try await ingest(inbound, logger: logger), !replies.isEmpty {
+                    queuedReplies = true
                 }
             case .statusUpdate(let update):
                 if let message = try await store.applyStatus(update, at: now()) {
@@ -59,5 +49,28 @@ public struct IngestPipeline: Sendable {
             }
         }
         if queuedReplies { outbox.wake() }
+    }
+
+    /// Stores one inbound message (and queues its bot replies) and says what became of it; the
+    /// caller wakes the outbox when replies were queued.
+    public func ingest(_ inbound: InboundMessage, logger: Logger) async throws -> IngestResult {
+        let result = try await store.ingest(inbound, at: now(), bot: bot)
+        switch result {
+        case .stored(let message, _, let replies):
+            logger.debug("inbound message stored", metadata: [
+                "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",
+                "contact_id": "\(message.contactId)", "replies": "\(replies.count)",
+            ])
+        case .duplicate(let messageId):
+            logger.info("duplicate inbound message acknowledged", metadata: [
+                "channel": "\(inbound.channel.rawValue)", "message_id": "\(messageId)",
+            ])
+        }
+        return result
+    }
+
+    /// Asks the outbox to send what was just queued.
+    public func wakeOutbox() {
+        outbox.wake()
     }
 }

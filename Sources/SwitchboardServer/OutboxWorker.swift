@@ -15,6 +15,7 @@ import Synchronization
 public final class OutboxWorker: Service, Sendable {
     private let store: any MessageStore
     private let adapters: [Channel: any OutboundChannelAdapter]
+    private let localChannels: [Channel: any LocalChannelDelivery]
     private let client: CurlHTTPClient
     private let settings: GatewayConfiguration.OutboxSettings
     private let logger: Logger
@@ -24,11 +25,13 @@ public final class OutboxWorker: Service, Sendable {
     private let inFlight = Atomic<Int>(0)
 
     public init(
-        store: any MessageStore, adapters: [any OutboundChannelAdapter], client: CurlHTTPClient,
+        store: any MessageStore, adapters: [any OutboundChannelAdapter], localChannels: [any LocalChannelDelivery] = [],
+        client: CurlHTTPClient,
         settings: GatewayConfiguration.OutboxSettings, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
+        self.localChannels = Dictionary(localChannels.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.client = client
         self.settings = settings
         self.logger = logger
@@ -103,6 +106,8 @@ public final class OutboxWorker: Service, Sendable {
         let result: DeliveryResult
         if let adapter = adapters[item.channel] {
             result = await send(item, through: adapter, attempt: attempt)
+        } else if let local = localChannels[item.channel] {
+            result = await local.deliver(item)
         } else {
             result = .failed(
                 MessageError(code: "channel_disabled", message: "the \(item.channel.rawValue) channel is not configured"),

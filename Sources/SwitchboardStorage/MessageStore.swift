@@ -22,6 +22,12 @@ public protocol MessageStore: Sendable {
     func contact(id: String) async throws -> Contact?
     func contacts(limit: Int, cursor: String?) async throws -> Page<Contact>
     func messages(contactId: String, limit: Int, before: String?) async throws -> Page<Message>
+    /// A contact's messages after the one with id `after`, oldest first (web-chat resume).
+    func messages(contactId: String, after: String, limit: Int) async throws -> [Message]
+    /// The contact that uses `address` on `channel`, if any.
+    func contactId(channel: Channel, address: String) async throws -> String?
+    /// A named secret kept in the database, made with `create` the first time it is asked for.
+    func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
 }

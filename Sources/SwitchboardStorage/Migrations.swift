@@ -96,6 +96,16 @@ enum SwitchboardMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-gateway-secrets") { db in
+            // Secrets the gateway makes for itself (the web-chat token key), kept across restarts.
+            try db.execute(sql: """
+                CREATE TABLE gateway_secrets (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -349,6 +349,35 @@ public final class SQLiteStore: MessageStore {
         }
     }
 
+    public func messages(contactId: String, after: String, limit: Int) async throws -> [Message] {
+        let limit = max(1, min(limit, 500))
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM messages WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?",
+                arguments: [contactId, after, limit]
+            ).compactMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func contactId(channel: Channel, address: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?",
+                arguments: [channel.rawValue, address])
+        }
+    }
+
+    public func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String {
+        let candidate = create()
+        let now = Timestamp.millis(Date())
+        return try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO gateway_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [name, candidate, now])
+            return try String.fetchOne(db, sql: "SELECT value FROM gateway_secrets WHERE name = ?", arguments: [name]) ?? candidate
+        }
+    }
+
     public func checkReadiness() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }

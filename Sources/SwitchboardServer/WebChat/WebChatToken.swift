@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+import SwitchboardCore
+
+/// Visitor session tokens: `base64url(visitorId "." expiresAtMillis) "." base64url(HMAC-SHA256)`,
+/// keyed with a secret the gateway keeps in its database, so tokens survive restarts.
+public struct WebChatToken: Sendable {
+    private let key: SymmetricKey
+
+    public init(secret: String) {
+        self.key = SymmetricKey(data: Array(secret.utf8))
+    }
+
+    /// A session as issued to a visitor.
+    public struct Session: Codable, Sendable, Equatable {
+        public var visitorId: String
+        public var token: String
+        public var expiresAt: Date
+    }
+
+    /// A token for `visitorId` that expires at `expiresAt`.
+    public func issue(visitorId: String, expiresAt: Date) -> Session {
+        let payload = Array("\(visitorId).\(Timestamp.millis(expiresAt))".utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        let token = Self.base64URL(payload) + "." + Self.base64URL(Array(mac))
+        return Session(visitorId: visitorId, token: token, expiresAt: Timestamp.date(millis: Timestamp.millis(expiresAt)))
+    }
+
+    /// The visitor a token names, when its signature holds and it has not expired.
+    public func visitor(for token: String, now: Date) -> String? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Self.decodeBase64URL(parts[0]), let mac = Self.decodeBase64URL(parts[1]) else { return nil }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return nil }
+        let text = String(decoding: payload, as: UTF8.self)
+        guard let dot = text.lastIndex(of: "."), let expiry = Int64(text[text.index(after: dot)...]) else { return nil }
+        guard expiry > Timestamp.millis(now) else { return nil }
+        return String(text[..<dot])
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeBase64URL(_ text: Substring) -> [UInt8]? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).map(Array.init)
+    }
+}
