@@ -109,6 +109,7 @@ let package = Package(
                 "MessengerAdapter",
                 "RBMAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

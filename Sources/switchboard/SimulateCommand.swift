@@ -50,8 +50,8 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "The channel: sms, rcs or messenger.")
     var channel: String = "sms"
 
-    @Option(help: "The sender: an E.164 phone number for sms and rcs, a PSID for messenger.")
-    var from: String
+    @Option(help: "The sender: an E.164 phone number for sms and rcs, a PSID for messenger, a visitor token for webchat (default: a new visitor).")
+    var from: String = ""
 
     @Option(help: "The message text.")
     var text: String
@@ -76,6 +76,7 @@ struct SimulateSendCommand: AsyncParsableCommand {
         let sender = InboundWebhookSender(
             gatewayURL: gatewayURL, publicURL: publicURL ?? configuration.publicURL ?? gatewayURL,
             accounts: configuration.providerAccounts, client: client)
+        if from.isEmpty, channel != "webchat" { throw ValidationError("--from is required for \(channel)") }
         let delivery: InboundWebhookSender.Delivery
         do {
             switch channel {
@@ -85,11 +86,14 @@ struct SimulateSendCommand: AsyncParsableCommand {
             case "rcs":
                 guard configuration.rbm?.clientToken != nil else { throw ValidationError("signing RBM webhooks needs rbm.clientToken") }
                 delivery = try await sender.sendRCS(phone: from, text: text, postbackData: payload, messageId: messageId)
+            case "webchat":
+                try await sendWebChat(gatewayURL: gatewayURL, client: client)
+                return
             case "messenger":
                 guard configuration.messenger?.appSecret != nil else { throw ValidationError("signing Messenger webhooks needs messenger.appSecret") }
                 delivery = try await sender.sendMessenger(psid: from, text: text, quickReplyPayload: payload, mid: messageId)
             default:
-                throw ValidationError("channel '\(channel)' cannot be simulated; use sms, rcs or messenger (web chat: the widget or POST /webchat/sessions)")
+                throw ValidationError("channel '\(channel)' cannot be simulated; use sms, rcs, messenger or webchat")
             }
         } catch let error as HTTPClientError {
             throw ValidationError("the gateway at \(gatewayURL) did not answer: \(error)")
@@ -97,6 +101,23 @@ struct SimulateSendCommand: AsyncParsableCommand {
         Console.print("\(channel) webhook to \(gatewayURL) (message id \(delivery.providerMessageId)) -> \(delivery.status)")
         if !delivery.body.isEmpty { Console.print(delivery.body) }
         if !(200...299).contains(delivery.status) { throw ExitCode(1) }
+    }
+}
+
+extension SimulateSendCommand {
+    /// Opens a visitor session (or reuses `--from` as a token), sends the message over the
+    /// WebSocket, and prints the frames received until the first reply.
+    func sendWebChat(gatewayURL: String, client: CurlHTTPClient) async throws {
+        let visitor = SimulatedVisitor(gatewayURL: gatewayURL, client: client)
+        let session = try await visitor.session(renewing: from.isEmpty ? nil : from)
+        var frame: [String: String] = ["type": "message", "text": text, "id": messageId ?? UUID().uuidString]
+        if let payload { frame["payload"] = payload }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: frame, options: [.sortedKeys]), as: UTF8.self)
+        let frames = try await visitor.exchange(token: session.token, frames: [json], timeout: 5) { frames in
+            frames.contains { $0.contains(#""direction":"outbound""#) }
+        }
+        Console.print("webchat visitor \(session.visitorId) (token \(session.token))")
+        for received in frames { Console.print(received) }
     }
 }
 
