@@ -3,6 +3,7 @@ import Foundation
 import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
+import SwitchboardStorage
 import Testing
 
 /// One SMS conversation through every real layer: signed webhook → SQLite → echo bot → outbox →
@@ -73,6 +74,22 @@ struct SMSConversationTests {
             }
             let bodies = await env.providerRequests().compactMap { $0.formValue("Body") }.sorted()
             #expect(bodies == ["You said: marker", "You said: once"])
+        }
+    }
+
+    @Test("an inbound MMS stores its media as attachments")
+    func mms() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = GatewayConfiguration.BotSettings.Kind.none }) { (env: TestEnvironment) async throws in
+            let form = env.sender.twilioSMSForm(
+                from: "+15551230004", text: "look",
+                mediaURLs: [(url: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", mimeType: "image/png"),
+                            (url: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", mimeType: "application/pdf")])
+            #expect(try await env.sender.postTwilio(form: form).status == 200)
+            let contact = try #require(try await env.gateway.store.contacts(limit: 1, cursor: nil).items.first)
+            let message = try #require(try await env.gateway.store.messages(contactId: contact.id, limit: 1, before: nil).items.first)
+            #expect(message.content.text == "look")
+            #expect(message.content.attachments.map(\.kind) == [.image, .file])
+            #expect(message.content.attachments.map(\.mimeType) == ["image/png", "application/pdf"])
         }
     }
 

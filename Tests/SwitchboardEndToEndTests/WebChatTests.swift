@@ -81,6 +81,13 @@ struct WebChatTests {
                 #expect((replyMessage["content"] as? [String: Any])?["text"] as? String == "You said: hello")
                 #expect((replyMessage["author"] as? [String: Any])?["kind"] as? String == "bot")
 
+                let replyId = try #require(replyMessage["id"] as? String)
+                try await send(#"{"type":"read","messageId":"\#(replyId)"}"#)
+                let status = try await next()
+                #expect(status["type"] as? String == "status")
+                #expect(status["messageId"] as? String == replyId)
+                #expect(status["status"] as? String == "read")
+
                 try await send(#"{"type":"message","text":"hello","id":"c1"}"#)
                 let again = try await next()
                 #expect((again["message"] as? [String: Any])?["id"] as? String == stored["id"] as? String)
@@ -90,7 +97,7 @@ struct WebChatTests {
                 #expect(((try await next())["error"] as? [String: Any])?["code"] as? String == "malformed_frame")
             }
             #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
-            #expect(try await env.count("messages", where: "direction = 'outbound' AND status = 'sent'") == 1)
+            #expect(try await env.count("messages", where: "direction = 'outbound' AND status = 'read'") == 1)
         }
     }
 

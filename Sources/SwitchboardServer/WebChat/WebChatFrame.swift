@@ -10,6 +10,8 @@ struct VisitorFrame: Decodable {
     var id: String?
     /// `resume`: the last message id the widget has seen.
     var since: String?
+    /// `read`: the outbound message the visitor has seen (and everything before it).
+    var messageId: String?
 }
 
 /// A frame to the visitor's widget.

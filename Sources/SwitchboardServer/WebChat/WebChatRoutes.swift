@@ -106,6 +106,20 @@ struct WebChatRoutes: Sendable {
             } catch {
                 await reply(.error(code: "storage_unavailable", message: "resume failed; try again"), visitor: visitor, outbound: outbound)
             }
+        case "read":
+            guard let messageId = frame.messageId else {
+                await reply(.error(code: "malformed_frame", message: "a read frame names a messageId"), visitor: visitor, outbound: outbound)
+                return
+            }
+            do {
+                // Web-chat messages carry their own id as the provider id.
+                if let message = try await store.applyStatus(
+                    StatusUpdate(channel: .webchat, providerMessageId: messageId, status: .read), at: Date()) {
+                    await hub.push(.status(messageId: message.id, status: message.status), to: visitor)
+                }
+            } catch {
+                await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), visitor: visitor, outbound: outbound)
+            }
         case "typing":
             logger.debug("visitor typing")
         default:
