@@ -170,9 +170,12 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
                 ["content_type": "text", "title": String(reply.title.prefix(Self.maxQuickReplyTitle)), "payload": reply.payload]
             }
         }
-        let body: [String: Any] = [
-            "recipient": ["id": envelope.recipientAddress], "messaging_type": "RESPONSE", "message": message,
-        ]
+        var body: [String: Any] = ["recipient": ["id": envelope.recipientAddress], "messaging_type": "RESPONSE", "message": message]
+        if let tag = envelope.messengerTag {
+            // Outside the 24-hour window (https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags).
+            body["messaging_type"] = "MESSAGE_TAG"
+            body["tag"] = tag
+        }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return ProviderRequest(
             method: "POST", url: settings.sendURL + "?access_token=" + FormURLEncoding.escape(settings.pageAccessToken),

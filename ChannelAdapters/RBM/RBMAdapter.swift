@@ -133,34 +133,124 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     /// `POST /v1/phones/{phone}/agentMessages?messageId={our id}&agentId=…`: our message id is RBM's
     /// messageId, so a retried call is recognized and DELIVERED/READ events name our message.
     public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
-        let content = envelope.content
-        var message: [String: Any] = [:]
-        if let text = content.text, !text.isEmpty {
-            if text.count > Self.maxText {
-                throw MessageError(code: "content_too_long", message: "RCS text is limited to \(Self.maxText) characters")
-            }
-            message["text"] = text
-        } else if let attachment = content.attachments.first {
-            message["contentInfo"] = ["fileUrl": attachment.url, "forceRefresh": false]
-        } else {
-            throw MessageError(code: "empty_content", message: "RCS needs text or a file to send")
-        }
-        if !content.quickReplies.isEmpty {
-            message["suggestions"] = content.quickReplies.prefix(Self.maxSuggestions).map { reply in
-                ["reply": ["text": String(reply.title.prefix(Self.maxSuggestionText)), "postbackData": reply.payload]]
-            }
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: ["contentMessage": message], options: [.sortedKeys])) ?? Data()
         // E.164 is `+` and digits, which stand in a path as they are (RBM's own examples write them so).
         guard PhoneNumber.e164(envelope.recipientAddress) == envelope.recipientAddress else {
             throw MessageError(code: "invalid_recipient", message: "RCS needs an E.164 phone number")
         }
+        let message = try Self.contentMessage(envelope.content, features: envelope.rcsFeatures ?? Self.basicFeatures)
+        let data = (try? JSONSerialization.data(withJSONObject: ["contentMessage": message], options: [.sortedKeys])) ?? Data()
         let url = settings.base + "/v1/phones/" + envelope.recipientAddress + "/agentMessages?messageId="
             + FormURLEncoding.escape(envelope.messageId) + "&agentId=" + FormURLEncoding.escape(settings.agentId)
         return ProviderRequest(
             method: "POST", url: url,
             headers: [ProviderHeader("Authorization", "Bearer " + settings.accessToken), ProviderHeader("Content-Type", "application/json")],
             body: Array(data))
+    }
+
+    /// What a phone of unknown features is assumed to show: text, reply chips and files.
+    public static let basicFeatures: Set<String> = []
+
+    /// The `contentMessage` for `content` on a phone with `features`, degrading as docs/outbound.md
+    /// lays out: several attachments → carousel → one standalone card (the rest as links) → text
+    /// with links; URL and phone quick replies → open-URL/dial actions → plain reply chips.
+    public static func contentMessage(_ content: Content, features: Set<String>) throws(MessageError) -> [String: Any] {
+        var text = content.text ?? ""
+        if text.count > maxText {
+            throw MessageError(code: "content_too_long", message: "RCS text is limited to \(maxText) characters")
+        }
+        let suggestions = content.quickReplies.prefix(maxSuggestions).map { suggestion($0, features: features) }
+        var message: [String: Any] = [:]
+        let attachments = content.attachments
+        if attachments.count > 1, features.contains("RICHCARD_CAROUSEL") {
+            // A message holds one of text, file or card: the text becomes the first card's description.
+            message["richCard"] = ["carouselCard": [
+                "cardWidth": "MEDIUM",
+                "cardContents": attachments.prefix(10).enumerated().map { index, attachment in
+                    card(attachment, description: index == 0 && !text.isEmpty ? text : nil, suggestions: [])
+                },
+            ]]
+        } else if let first = attachments.first, features.contains("RICHCARD_STANDALONE") {
+            let rest = attachments.dropFirst().map(\.url)
+            let description = ([text] + rest).filter { !$0.isEmpty }.joined(separator: "\n")
+            message["richCard"] = ["standaloneCard": [
+                "cardOrientation": "VERTICAL",
+                "cardContent": card(first, description: description.isEmpty ? nil : description, suggestions: Array(suggestions)),
+            ]]
+            return message
+        } else if attachments.count == 1, text.isEmpty {
+            message["contentInfo"] = ["fileUrl": attachments[0].url, "forceRefresh": false]
+        } else if !attachments.isEmpty {
+            text = ([text] + attachments.map(\.url)).filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+        if message["richCard"] == nil, message["contentInfo"] == nil {
+            if let location = content.location, text.isEmpty {
+                text = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
+            }
+            guard !text.isEmpty else {
+                throw MessageError(code: "empty_content", message: "RCS needs text, a file or a card to send")
+            }
+            message["text"] = text
+        }
+        if !suggestions.isEmpty { message["suggestions"] = Array(suggestions) }
+        return message
+    }
+
+    static func card(_ attachment: Content.Attachment, description: String?, suggestions: [[String: Any]]) -> [String: Any] {
+        var card: [String: Any] = [
+            "media": ["height": "MEDIUM", "contentInfo": ["fileUrl": attachment.url, "forceRefresh": false]],
+        ]
+        if let title = attachment.name, !title.isEmpty { card["title"] = String(title.prefix(200)) }
+        if let description { card["description"] = String(description.prefix(2000)) }
+        if !suggestions.isEmpty { card["suggestions"] = Array(suggestions.prefix(4)) }
+        return card
+    }
+
+    /// A chip: an open-URL action for an `https://` payload, a dial action for `tel:`, when the phone
+    /// supports them; else a reply chip that posts the payload back.
+    static func suggestion(_ reply: Content.QuickReply, features: Set<String>) -> [String: Any] {
+        let text = reply.title.count > maxSuggestionText ? String(reply.title.prefix(maxSuggestionText - 1)) + "…" : reply.title
+        let postback = String(reply.payload.prefix(2048))
+        if reply.payload.hasPrefix("https://") || reply.payload.hasPrefix("http://"), features.contains("ACTION_OPEN_URL") {
+            return ["action": ["text": text, "postbackData": postback, "openUrlAction": ["url": reply.payload]]]
+        }
+        if reply.payload.hasPrefix("tel:"), features.contains("ACTION_DIAL") {
+            return ["action": ["text": text, "postbackData": postback, "dialAction": ["phoneNumber": String(reply.payload.dropFirst(4))]]]
+        }
+        return ["reply": ["text": text, "postbackData": postback]]
+    }
+
+    // MARK: Capabilities
+
+    /// `GET /v1/phones/{phone}/capabilities?requestId=…&agentId=…`
+    /// (https://developers.google.com/business-communications/rcs-business-messaging/reference/rest/v1/phones/getCapabilities).
+    public func capabilityRequest(phone: String, requestId: String) -> ProviderRequest {
+        ProviderRequest(
+            method: "GET",
+            url: settings.base + "/v1/phones/" + phone + "/capabilities?requestId=" + FormURLEncoding.escape(requestId)
+                + "&agentId=" + FormURLEncoding.escape(settings.agentId),
+            headers: [ProviderHeader("Authorization", "Bearer " + settings.accessToken)], body: [])
+    }
+
+    /// What a capability answer says.
+    public enum CapabilityAnswer: Sendable, Equatable {
+        case capable(features: [String])
+        /// 404: no RCS on the phone, or the agent is not launched on its carrier.
+        case notCapable
+        case failed(MessageError, transient: Bool)
+    }
+
+    public func interpretCapabilities(_ response: ProviderResponse) -> CapabilityAnswer {
+        struct Answer: Decodable { var features: [String]? }
+        switch response.status {
+        case 200...299:
+            let features = (try? JSONDecoder().decode(Answer.self, from: Data(response.body)))?.features ?? []
+            return .capable(features: features.filter { $0 != "FEATURE_UNSPECIFIED" })
+        case 404:
+            return .notCapable
+        default:
+            let error = MessageError(code: "rbm_http_\(response.status)", message: "RBM capability lookup answered HTTP \(response.status)")
+            return .failed(error, transient: response.status == 429 || response.status >= 500)
+        }
     }
 
     public func interpret(_ response: ProviderResponse) -> SendOutcome {

@@ -119,8 +119,16 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     // MARK: Outbound
 
     public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
-        let text = Self.renderText(envelope.content)
-        let mediaURLs = envelope.content.attachments.map(\.url)
+        var text = Self.renderText(envelope.content)
+        var mediaURLs = envelope.content.attachments.map(\.url)
+        if !settings.mms, !mediaURLs.isEmpty {
+            text = ([text] + mediaURLs).filter { !$0.isEmpty }.joined(separator: "\n")
+            mediaURLs = []
+        }
+        if let location = envelope.content.location {
+            let link = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
+            text = ([text, location.label ?? "", link]).filter { !$0.isEmpty }.joined(separator: "\n")
+        }
         if text.isEmpty, mediaURLs.isEmpty {
             throw MessageError(code: "empty_content", message: "SMS needs text or media to send")
         }

@@ -9,6 +9,8 @@ public struct TwilioSettings: Sendable, Equatable {
     public var apiBaseURL: String
     /// `{SWITCHBOARD_PUBLIC_URL}/webhooks/twilio/status`, sent as `StatusCallback` with every message.
     public var statusCallbackURL: String
+    /// Whether the sender number sends MMS (US/Canada long codes do); without it, media goes as links.
+    public var mms: Bool = true
 
     public init(
         accountSid: String, authToken: String, from: String?, messagingServiceSid: String?,

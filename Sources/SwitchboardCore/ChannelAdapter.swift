@@ -30,16 +30,28 @@ public protocol OutboundChannelAdapter: Sendable {
     func interpret(_ response: ProviderResponse) -> SendOutcome
 }
 
-/// An outbound message ready for a channel: who gets it and what it says.
+/// An outbound message ready for a channel: who gets it, what it says, and what the relay knows
+/// that the rendering depends on.
 public struct OutboundEnvelope: Sendable, Equatable {
     public var messageId: String
     public var recipientAddress: String
     public var content: Content
+    public var author: Message.Author.Kind
+    /// RCS: the features the phone supports (RBM feature names), when known.
+    public var rcsFeatures: Set<String>?
+    /// Messenger: the message tag to send with (`HUMAN_AGENT` outside the 24-hour window), if any.
+    public var messengerTag: String?
 
-    public init(messageId: String, recipientAddress: String, content: Content) {
+    public init(
+        messageId: String, recipientAddress: String, content: Content, author: Message.Author.Kind = .bot,
+        rcsFeatures: Set<String>? = nil, messengerTag: String? = nil
+    ) {
         self.messageId = messageId
         self.recipientAddress = recipientAddress
         self.content = content
+        self.author = author
+        self.rcsFeatures = rcsFeatures
+        self.messengerTag = messengerTag
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Logging
 import Hummingbird
 import SwitchboardCore
 import SwitchboardStorage
@@ -6,6 +8,11 @@ import SwitchboardStorage
 /// `/api/v1/*`: the conversations API, behind the bearer token.
 struct APIRoutes: Sendable {
     let store: any MessageStore
+    let outbox: OutboxWorker
+    let rcsCapabilities: RCSCapabilityTable
+    let enabledChannels: Set<SwitchboardCore.Channel>
+    let allowHumanAgentTag: Bool
+    let now: @Sendable () -> Date
 
     func add(to router: Router<GatewayRequestContext>, apiToken: String?) {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: apiToken))
@@ -33,6 +40,28 @@ struct APIRoutes: Sendable {
                 contactId: id, limit: try Self.limit(request), before: request.uri.queryParameters["before"].map(String.init))
             return try jsonResponse(page)
         }
+        api.post("contacts/:id/messages") { request, context in
+            try await sendAgentReply(request, contactId: try context.parameters.require("id"), context: context)
+        }
+        api.get("messages") { request, _ in
+            guard let text = request.uri.queryParameters["status"].map(String.init), let status = MessageStatus(rawValue: text) else {
+                throw GatewayError(.badRequest, code: "invalid_status", message: "status is required: one of \(MessageStatus.allCases.map(\.rawValue))")
+            }
+            return try jsonResponse(try await store.messages(
+                status: status, limit: try Self.limit(request), before: request.uri.queryParameters["before"].map(String.init)))
+        }
+        api.get("rcs/capabilities/:phone") { _, context in
+            let raw = try context.parameters.require("phone")
+            guard let phone = PhoneNumber.e164(raw.removingPercentEncoding ?? raw) else {
+                throw GatewayError(.badRequest, code: "invalid_phone", message: "'\(raw)' is not an E.164 phone number")
+            }
+            switch await rcsCapabilities.capability(of: phone, now: now()) {
+            case .known(let record):
+                return try jsonResponse(record)
+            case .unknown(let error):
+                throw GatewayError(.serviceUnavailable, code: error.code, message: "the capability is not known now: \(error.message)")
+            }
+        }
         api.get("messages/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let message = try await store.message(id: id) else {
@@ -40,6 +69,70 @@ struct APIRoutes: Sendable {
             }
             return try jsonResponse(message)
         }
+    }
+
+    /// `POST /api/v1/contacts/{id}/messages`: an agent's reply, through the same outbound rules as
+    /// every message (docs/outbound.md): refused early when it could not go out.
+    func sendAgentReply(_ request: Request, contactId: String, context: GatewayRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            struct Author: Decodable { var name: String? }
+            var channel: String?
+            var content: Content
+            var author: Author?
+        }
+        var request = request
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
+        }
+        let buffer = try await request.collectBody(upTo: 256 * 1024)
+        let body: Body
+        do {
+            body = try GatewayJSON.decoder().decode(Body.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw GatewayError(.badRequest, code: "malformed_body", message: "expected {\"channel\"?, \"content\": {...}, \"author\"?: {\"name\"?}}")
+        }
+        guard let contact = try await store.contact(id: contactId) else {
+            throw GatewayError(.notFound, code: "contact_not_found", message: "no contact with id \(contactId)")
+        }
+        let channel: SwitchboardCore.Channel
+        if let name = body.channel {
+            guard let named = SwitchboardCore.Channel(rawValue: name) else {
+                throw GatewayError(.unprocessableContent, code: "invalid_channel", message: "channel must be one of sms, rcs, messenger, webchat")
+            }
+            channel = named
+        } else if let last = contact.lastChannel ?? contact.channels.first?.channel {
+            channel = last
+        } else {
+            throw GatewayError(.unprocessableContent, code: "no_channel", message: "the contact has no channel to reply on")
+        }
+        guard enabledChannels.contains(channel) else {
+            throw GatewayError(.unprocessableContent, code: "channel_disabled", message: "the \(channel.rawValue) channel is not configured")
+        }
+        // RCS goes to the phone; the others to the address the contact wrote from.
+        let address = contact.channels.first { $0.channel == channel }?.address ?? (channel == .rcs ? contact.phone : nil)
+        guard let recipient = address else {
+            throw GatewayError(.unprocessableContent, code: "no_address_on_channel", message: "the contact has no \(channel.rawValue) address")
+        }
+        if let problem = OutboundPolicy.contentProblem(body.content, channel: channel) {
+            throw GatewayError(.unprocessableContent, code: problem.code, message: problem.message)
+        }
+        if contact.subscriptions[channel.rawValue] == false {
+            let error = OutboundPolicy.unsubscribed(channel)
+            throw GatewayError(.conflict, code: error.code, message: error.message)
+        }
+        if channel == .messenger,
+           OutboundPolicy.messengerWindow(
+            now: now(), windowOpenUntil: contact.facebook?.windowOpenUntil, author: .agent, allowHumanAgentTag: allowHumanAgentTag) == .refused {
+            throw GatewayError(.conflict, code: OutboundPolicy.outsideWindow.code, message: OutboundPolicy.outsideWindow.message)
+        }
+        let message = try await store.enqueueOutbound(
+            contactId: contact.id, channel: channel, recipient: recipient, content: body.content,
+            author: Message.Author(kind: .agent, name: body.author?.name), at: now())
+        context.logger.info("agent reply queued", metadata: [
+            "message_id": "\(message.id)", "contact_id": "\(contact.id)", "channel": "\(channel.rawValue)",
+        ])
+        outbox.wake()
+        return try jsonResponse(message, status: .accepted)
     }
 
     static func limit(_ request: Request) throws -> Int {

@@ -19,8 +19,10 @@ public struct Gateway: Sendable {
     public let outbox: OutboxWorker
     public let pipeline: IngestPipeline
     public let webChat: WebChatHub
+    public let rcsCapabilities: RCSCapabilityTable
     let webChatTokens: WebChatToken
     public let logger: Logger
+    let now: @Sendable () -> Date
 
     /// Opens the database (migrating it) and wires the adapters, the pipeline and the outbox.
     public init(configuration: GatewayConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -40,11 +42,20 @@ public struct Gateway: Sendable {
             (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         }
         self.webChatTokens = WebChatToken(secret: secret)
+        self.rcsCapabilities = RCSCapabilityTable(
+            file: try RCSCapabilityTable.load(path: configuration.rcsCapabilities.file), store: store,
+            adapter: configuration.rbmSettings.map { RBMAdapter(settings: $0) }, client: client,
+            ttlSeconds: configuration.rcsCapabilities.ttlSeconds, logger: logger)
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
-            settings: configuration.outbox, logger: logger, now: now)
+            settings: configuration.outbox, rcsCapabilities: rcsCapabilities, fallbackToSMS: configuration.rcsCapabilities.fallbackToSMS,
+            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, logger: logger, now: now)
         let bot: (any Bot)? = configuration.bot.kind == .echo ? EchoBot() : nil
-        self.pipeline = IngestPipeline(store: store, bot: bot, outbox: outbox, now: now)
+        let policy = InboundPolicy(
+            stopConfirmation: configuration.optOut.stopConfirmation, startConfirmation: configuration.optOut.startConfirmation,
+            helpText: configuration.optOut.helpText)
+        self.pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, now: now)
+        self.now = now
     }
 
     /// Channels whose secrets are configured.
@@ -82,7 +93,10 @@ public struct Gateway: Sendable {
         let rbm = configuration.rbmSettings.map { RBMAdapter(settings: $0) }
         webhooks.addRBM(adapter: rbm, to: router)
         if configuration.webchat.enabled { webChatRoutes.addSessions(to: router) }
-        APIRoutes(store: store).add(to: router, apiToken: configuration.apiToken)
+        APIRoutes(
+            store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, enabledChannels: Set(enabledChannels),
+            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
+        ).add(to: router, apiToken: configuration.apiToken)
         return router
     }
 

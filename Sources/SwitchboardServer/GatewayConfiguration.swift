@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var messenger: MessengerApp?
     public var rbm: RBMAgent?
     public var webchat: WebChatSettings = .init()
+    public var optOut: OptOutSettings = .init()
+    public var rcsCapabilities: RCSCapabilitySettings = .init()
     /// Where `switchboard simulate` listens by default.
     public var simulator: SimulatorAddress = .init()
 
@@ -52,7 +54,68 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         public var requestTimeoutMilliseconds: Int = 10_000
         /// How often the worker looks for due rows when nothing wakes it, in seconds.
         public var pollIntervalSeconds: Double = 1
+        /// Sends per second (and burst) per channel and sender; a channel without an entry is not paced.
+        /// A Twilio long code is allowed about one message a second, a short code much more.
+        public var pacing: [String: Pace] = ["sms": Pace(perSecond: 1, burst: 5)]
         public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = OutboxSettings()
+            concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? d.concurrency
+            maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
+            retryBaseSeconds = try c.decodeIfPresent(Double.self, forKey: .retryBaseSeconds) ?? d.retryBaseSeconds
+            retryMaxSeconds = try c.decodeIfPresent(Double.self, forKey: .retryMaxSeconds) ?? d.retryMaxSeconds
+            requestTimeoutMilliseconds = try c.decodeIfPresent(Int.self, forKey: .requestTimeoutMilliseconds) ?? d.requestTimeoutMilliseconds
+            pollIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pollIntervalSeconds) ?? d.pollIntervalSeconds
+            pacing = try c.decodeIfPresent([String: Pace].self, forKey: .pacing) ?? d.pacing
+        }
+    }
+
+    /// A token bucket: `perSecond` tokens a second, at most `burst` saved up.
+    public struct Pace: Codable, Sendable, Equatable {
+        public var perSecond: Double
+        public var burst: Int
+        public init(perSecond: Double, burst: Int) {
+            self.perSecond = perSecond
+            self.burst = burst
+        }
+    }
+
+    /// Answers to SMS keywords (docs/outbound.md).
+    public struct OptOutSettings: Codable, Sendable, Equatable {
+        /// Nil: Twilio's own opt-out confirmation (on by default for long codes) is enough.
+        public var stopConfirmation: String?
+        public var startConfirmation: String? = "You are subscribed again. Reply STOP to unsubscribe."
+        public var helpText: String? = "Reply STOP to unsubscribe, START to subscribe again."
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = OptOutSettings()
+            stopConfirmation = try c.decodeIfPresent(String.self, forKey: .stopConfirmation)
+            startConfirmation = c.contains(.startConfirmation) ? try c.decodeIfPresent(String.self, forKey: .startConfirmation) : d.startConfirmation
+            helpText = c.contains(.helpText) ? try c.decodeIfPresent(String.self, forKey: .helpText) : d.helpText
+        }
+    }
+
+    /// The RCS capability table: `Config/rcs-capabilities.json` and the cache of RBM lookups.
+    public struct RCSCapabilitySettings: Codable, Sendable, Equatable {
+        /// The static table (features, per-phone or prefix entries); relative to the working directory.
+        public var file: String? = "Config/rcs-capabilities.json"
+        /// How long a looked-up entry is trusted, in seconds.
+        public var ttlSeconds: Double = 24 * 3600
+        /// Send over SMS when the phone has no RCS (and SMS is configured).
+        public var fallbackToSMS: Bool = true
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = RCSCapabilitySettings()
+            file = c.contains(.file) ? try c.decodeIfPresent(String.self, forKey: .file) : d.file
+            ttlSeconds = try c.decodeIfPresent(Double.self, forKey: .ttlSeconds) ?? d.ttlSeconds
+            fallbackToSMS = try c.decodeIfPresent(Bool.self, forKey: .fallbackToSMS) ?? d.fallbackToSMS
+        }
     }
 
     public struct TwilioAccount: Codable, Sendable, Equatable {
@@ -61,6 +124,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         public var from: String?
         public var messagingServiceSid: String?
         public var apiBaseURL: String = "https://api.twilio.com"
+        /// Whether the sender sends MMS; without it, media goes as links in the text.
+        public var mms: Bool?
         public init() {}
     }
 
@@ -71,6 +136,9 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         public var pageId: String?
         public var apiBaseURL: String = "https://graph.facebook.com"
         public var apiVersion: String = "v21.0"
+        /// Whether the app may send `HUMAN_AGENT`-tagged agent replies up to 7 days after the contact's
+        /// last message (it needs Meta's permission); otherwise replies outside 24 hours are refused.
+        public var allowHumanAgentTag: Bool = false
         public init() {}
 
         public init(from decoder: any Decoder) throws {
@@ -81,6 +149,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             pageId = try c.decodeIfPresent(String.self, forKey: .pageId)
             apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://graph.facebook.com"
             apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? "v21.0"
+            allowHumanAgentTag = try c.decodeIfPresent(Bool.self, forKey: .allowHumanAgentTag) ?? false
         }
     }
 
@@ -139,6 +208,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         messenger = try c.decodeIfPresent(MessengerApp.self, forKey: .messenger)
         rbm = try c.decodeIfPresent(RBMAgent.self, forKey: .rbm)
         webchat = try c.decodeIfPresent(WebChatSettings.self, forKey: .webchat) ?? defaults.webchat
+        optOut = try c.decodeIfPresent(OptOutSettings.self, forKey: .optOut) ?? defaults.optOut
+        rcsCapabilities = try c.decodeIfPresent(RCSCapabilitySettings.self, forKey: .rcsCapabilities) ?? defaults.rcsCapabilities
         simulator = try c.decodeIfPresent(SimulatorAddress.self, forKey: .simulator) ?? defaults.simulator
     }
 
@@ -154,9 +225,11 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         guard let twilio, let sid = twilio.accountSid, !sid.isEmpty, let token = twilio.authToken, !token.isEmpty,
               (twilio.from?.isEmpty == false || twilio.messagingServiceSid?.isEmpty == false)
         else { return nil }
-        return TwilioSettings(
+        var settings = TwilioSettings(
             accountSid: sid, authToken: token, from: twilio.from, messagingServiceSid: twilio.messagingServiceSid,
             apiBaseURL: twilio.apiBaseURL, statusCallbackURL: effectivePublicURL + "/webhooks/twilio/status")
+        settings.mms = twilio.mms ?? true
+        return settings
     }
 
     /// The Messenger adapter's settings, or nil when the app secret, verify token or page token is missing.

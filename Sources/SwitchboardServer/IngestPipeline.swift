@@ -8,12 +8,17 @@ import SwitchboardStorage
 public struct IngestPipeline: Sendable {
     let store: any MessageStore
     let bot: (any Bot)?
+    let policy: InboundPolicy
     let outbox: OutboxWorker
     let now: @Sendable () -> Date
 
-    public init(store: any MessageStore, bot: (any Bot)?, outbox: OutboxWorker, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: any MessageStore, bot: (any Bot)?, policy: InboundPolicy = InboundPolicy(), outbox: OutboxWorker,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.bot = bot
+        self.policy = policy
         self.outbox = outbox
         self.now = now
     }
@@ -54,7 +59,7 @@ public struct IngestPipeline: Sendable {
     /// Stores one inbound message (and queues its bot replies) and says what became of it; the
     /// caller wakes the outbox when replies were queued.
     public func ingest(_ inbound: InboundMessage, logger: Logger) async throws -> IngestResult {
-        let result = try await store.ingest(inbound, at: now(), bot: bot)
+        let result = try await store.ingest(inbound, at: now(), bot: bot, policy: policy)
         switch result {
         case .stored(let message, _, let replies):
             logger.debug("inbound message stored", metadata: [

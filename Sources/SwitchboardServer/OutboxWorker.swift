@@ -18,6 +18,10 @@ public final class OutboxWorker: Service, Sendable {
     private let localChannels: [Channel: any LocalChannelDelivery]
     private let client: CurlHTTPClient
     private let settings: GatewayConfiguration.OutboxSettings
+    private let pacer: SendPacer
+    private let rcsCapabilities: RCSCapabilityTable?
+    private let fallbackToSMS: Bool
+    private let allowHumanAgentTag: Bool
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let wakeups: AsyncStream<Void>
@@ -27,13 +31,18 @@ public final class OutboxWorker: Service, Sendable {
     public init(
         store: any MessageStore, adapters: [any OutboundChannelAdapter], localChannels: [any LocalChannelDelivery] = [],
         client: CurlHTTPClient,
-        settings: GatewayConfiguration.OutboxSettings, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+        settings: GatewayConfiguration.OutboxSettings, rcsCapabilities: RCSCapabilityTable? = nil, fallbackToSMS: Bool = true,
+        allowHumanAgentTag: Bool = false, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.localChannels = Dictionary(localChannels.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.client = client
         self.settings = settings
+        self.pacer = SendPacer(pacing: settings.pacing, now: now())
+        self.rcsCapabilities = rcsCapabilities
+        self.fallbackToSMS = fallbackToSMS
+        self.allowHumanAgentTag = allowHumanAgentTag
         self.logger = logger
         self.now = now
         (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -72,12 +81,19 @@ public final class OutboxWorker: Service, Sendable {
             let capacity = settings.concurrency - inFlight.load(ordering: .relaxed)
             guard capacity > 0 else { return }
             let limit = min(capacity, 256)
+            // Paced channels get only the tokens their buckets hold; the rest wait in the outbox.
+            var channelLimits: [Channel: Int] = [:]
+            for channel in pacer.pacedChannels { channelLimits[channel] = pacer.take(limit, for: channel, now: now()) }
             let items: [OutboxItem]
             do {
-                items = try await store.claimDueOutbox(limit: limit, now: now(), lease: leaseSeconds)
+                items = try await store.claimDueOutbox(limit: limit, channelLimits: channelLimits, now: now(), lease: leaseSeconds)
             } catch {
+                for (channel, tokens) in channelLimits { pacer.giveBack(tokens, for: channel) }
                 logger.error("outbox claim failed", metadata: ["error": "\(error)"])
                 return
+            }
+            for (channel, tokens) in channelLimits {
+                pacer.giveBack(tokens - items.filter { $0.channel == channel }.count, for: channel)
             }
             guard !items.isEmpty else { return }
             inFlight.add(items.count, ordering: .relaxed)
@@ -88,7 +104,8 @@ public final class OutboxWorker: Service, Sendable {
                     self.wakeupContinuation.yield()
                 }
             }
-            if items.count < limit { return }
+            // Go round again only while the unpaced claim came back full; paced channels wait for tokens.
+            if items.filter({ channelLimits[$0.channel] == nil }).count < limit { return }
         }
     }
 
@@ -103,16 +120,7 @@ public final class OutboxWorker: Service, Sendable {
             "message_id": "\(item.messageId)", "contact_id": "\(item.contactId)", "channel": "\(item.channel.rawValue)",
             "attempt": "\(attempt)",
         ]
-        let result: DeliveryResult
-        if let adapter = adapters[item.channel] {
-            result = await send(item, through: adapter, attempt: attempt)
-        } else if let local = localChannels[item.channel] {
-            result = await local.deliver(item)
-        } else {
-            result = .failed(
-                MessageError(code: "channel_disabled", message: "the \(item.channel.rawValue) channel is not configured"),
-                unsubscribed: false)
-        }
+        let result = await resolveAndSend(item, attempt: attempt)
         switch result {
         case .sent(let providerMessageId):
             metadata["provider_message_id"] = "\(providerMessageId)"
@@ -135,10 +143,67 @@ public final class OutboxWorker: Service, Sendable {
         }
     }
 
-    private func send(_ item: OutboxItem, through adapter: any OutboundChannelAdapter, attempt: Int) async -> DeliveryResult {
+    /// The checks made at send time (a STOP or a closed window after the message was queued counts),
+    /// the RCS capability and its fallback, then the send itself.
+    func resolveAndSend(_ item: OutboxItem, attempt: Int) async -> DeliveryResult {
+        if !item.subscribed, item.author != .system {
+            return .failed(OutboundPolicy.unsubscribed(item.channel), unsubscribed: false)
+        }
+        if let problem = OutboundPolicy.contentProblem(item.content, channel: item.channel) {
+            return .failed(problem, unsubscribed: false)
+        }
+        var envelope = OutboundEnvelope(
+            messageId: item.messageId, recipientAddress: item.recipient, content: item.content, author: item.author)
+        switch item.channel {
+        case .messenger:
+            switch OutboundPolicy.messengerWindow(
+                now: now(), windowOpenUntil: item.windowOpenUntil, author: item.author, allowHumanAgentTag: allowHumanAgentTag) {
+            case .response: break
+            case .humanAgentTag: envelope.messengerTag = "HUMAN_AGENT"
+            case .refused: return .failed(OutboundPolicy.outsideWindow, unsubscribed: false)
+            }
+        case .rcs:
+            guard let rcsCapabilities else { break }
+            switch await rcsCapabilities.capability(of: item.recipient, now: now()) {
+            case .known(let record) where record.capable:
+                envelope.rcsFeatures = Set(record.features)
+            case .known:
+                return await fallBackToSMS(item, envelope: envelope, attempt: attempt)
+            case .unknown(let error):
+                return retryOrGiveUp(error, retryAfter: nil, attempt: attempt)
+            }
+        case .sms, .webchat:
+            break
+        }
+        if let local = localChannels[item.channel] {
+            return await local.deliver(item)
+        }
+        guard let adapter = adapters[item.channel] else {
+            return .failed(
+                MessageError(code: "channel_disabled", message: "the \(item.channel.rawValue) channel is not configured"), unsubscribed: false)
+        }
+        return await send(envelope, through: adapter, attempt: attempt)
+    }
+
+    /// RCS to a phone without RCS: over SMS when configured and allowed, else failed.
+    func fallBackToSMS(_ item: OutboxItem, envelope: OutboundEnvelope, attempt: Int) async -> DeliveryResult {
+        let notCapable = MessageError(code: "not_rcs_capable", message: "the phone \(item.recipient) has no RCS")
+        guard fallbackToSMS, let sms = adapters[.sms] else { return .failed(notCapable, unsubscribed: false) }
+        var smsEnvelope = envelope
+        smsEnvelope.rcsFeatures = nil
+        do {
+            try await store.reroute(messageId: item.messageId, to: .sms, recipient: item.recipient, at: now())
+        } catch {
+            return retryOrGiveUp(MessageError(code: "storage_unavailable", message: "\(error)"), retryAfter: nil, attempt: attempt)
+        }
+        logger.info("RCS message sent over SMS: the phone has no RCS", metadata: ["message_id": "\(item.messageId)"])
+        return await send(smsEnvelope, through: sms, attempt: attempt)
+    }
+
+    private func send(_ envelope: OutboundEnvelope, through adapter: any OutboundChannelAdapter, attempt: Int) async -> DeliveryResult {
         let request: ProviderRequest
         do {
-            request = try adapter.render(OutboundEnvelope(messageId: item.messageId, recipientAddress: item.recipient, content: item.content))
+            request = try adapter.render(envelope)
         } catch {
             return .failed(error, unsubscribed: false)
         }
@@ -159,13 +224,17 @@ public final class OutboxWorker: Service, Sendable {
         case .failed(let error, let unsubscribed):
             return .failed(error, unsubscribed: unsubscribed)
         case .retry(let error, let retryAfter):
-            if attempt >= settings.maxAttempts {
-                return .failed(
-                    MessageError(code: "retries_exhausted", message: "gave up after \(attempt) attempts; last: \(error.code): \(error.message)"),
-                    unsubscribed: false)
-            }
-            return .retry(error, notBefore: now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter)))
+            return retryOrGiveUp(error, retryAfter: retryAfter, attempt: attempt)
         }
+    }
+
+    func retryOrGiveUp(_ error: MessageError, retryAfter: Double?, attempt: Int) -> DeliveryResult {
+        if attempt >= settings.maxAttempts {
+            return .failed(
+                MessageError(code: "retries_exhausted", message: "gave up after \(attempt) attempts; last: \(error.code): \(error.message)"),
+                unsubscribed: false)
+        }
+        return .retry(error, notBefore: now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter)))
     }
 
     /// Exponential backoff with jitter (half to full delay), never sooner than the provider's `Retry-After`.

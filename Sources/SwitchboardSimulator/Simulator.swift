@@ -10,11 +10,13 @@ import SwitchboardCore
 public struct Simulator: Sendable {
     public let settings: SimulatorSettings
     public let recorder: RequestRecorder
+    public let scenario: SimulatorScenario
     let logger: Logger
 
     public init(settings: SimulatorSettings, logger: Logger = Logger(label: "switchboard.simulator")) {
         self.settings = settings
         self.recorder = RequestRecorder()
+        self.scenario = SimulatorScenario()
         self.logger = logger
     }
 
@@ -25,41 +27,69 @@ public struct Simulator: Sendable {
         let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
         let rbm = RBMFake(accessToken: accounts.rbmAccessToken)
         let recorder = self.recorder
+        let scenario = self.scenario
         router.post("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 20)
             let form = (try? FormURLEncoding.decode(buffer.readableBytesView)) ?? []
-            let answer = twilio.answer(
+            var answer = twilio.answer(
                 pathAccountSid: try context.parameters.require("accountSid"),
                 authorization: request.headers[.authorization], form: form)
+            let fault = await Self.apply(scenario.nextFault(for: "twilio"))
+            if let fault, let status = fault.status {
+                answer = TwilioMessagesFake.error(
+                    status: status, code: fault.errorCode ?? (status == 429 ? 20429 : 20500),
+                    message: status == 429 ? "Too Many Requests" : "Simulated failure")
+            }
             await recorder.record(RecordedRequest(
                 provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
                 responseStatus: answer.status, providerMessageId: answer.sid, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
+            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.post(":version/me/messages") { request, context in
             var request = request
             let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            let answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
+            var answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
+            let fault = await Self.apply(scenario.nextFault(for: "messenger"))
+            if let fault, let status = fault.status {
+                answer = MessengerSendFake.error(
+                    status: status, code: fault.errorCode ?? (status == 429 ? 613 : 2), type: "OAuthException",
+                    message: status == 429 ? "(#613) Calls to this api have exceeded the rate limit." : "An unexpected error has occurred.")
+            }
             await recorder.record(RecordedRequest(
                 provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
+            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.post("v1/phones/:phone/agentMessages") { request, context in
             var request = request
             let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            let answer = rbm.agentMessage(
-                phone: try context.parameters.require("phone"),
-                messageId: request.uri.queryParameters["messageId"].map(String.init),
+            let phone = try context.parameters.require("phone")
+            var answer = rbm.agentMessage(
+                phone: phone, messageId: request.uri.queryParameters["messageId"].map(String.init),
                 authorization: request.headers[.authorization], body: body)
+            if case .some(.none) = await scenario.rcsFeatures(of: phone), answer.status == 200 {
+                answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
+            }
+            let fault = await Self.apply(scenario.nextFault(for: "rbm"))
+            if let fault, let status = fault.status {
+                answer = RBMFake.error(status, status: status == 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE", message: "Simulated failure")
+            }
             await recorder.record(RecordedRequest(
                 provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
+            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.get("v1/phones/:phone/capabilities") { request, context in
-            let answer = rbm.capabilities(phone: try context.parameters.require("phone"), authorization: request.headers[.authorization])
+            let phone = try context.parameters.require("phone")
+            var answer = rbm.capabilities(phone: phone, authorization: request.headers[.authorization])
+            if answer.status == 200, let declared = await scenario.rcsFeatures(of: phone) {
+                if let features = declared {
+                    answer.body = ["features": .array(features.map(JSONValue.string))]
+                } else {
+                    answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
+                }
+            }
             await recorder.record(RecordedRequest(
                 provider: "rbm", method: "GET", path: request.uri.path, form: nil, json: nil,
                 responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
@@ -67,6 +97,29 @@ public struct Simulator: Sendable {
         }
         router.get("_simulator/requests") { _, _ in
             try Self.json(RequestList(items: await recorder.all()), status: 200)
+        }
+        router.post("_simulator/faults") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            guard let fault = try? JSONDecoder().decode(SimulatedFault.self, from: Data(body.readableBytesView)) else {
+                return try Self.json(["error": "expected {provider, status?, retryAfter?, delayMilliseconds?, errorCode?, count?}"], status: 400)
+            }
+            await scenario.add(fault)
+            return Response(status: .noContent)
+        }
+        router.delete("_simulator/faults") { _, _ in
+            await scenario.clearFaults()
+            return Response(status: .noContent)
+        }
+        router.post("_simulator/phones") { request, _ in
+            struct Phone: Decodable { var phone: String; var rcsFeatures: [String]? }
+            var request = request
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            guard let phone = try? JSONDecoder().decode(Phone.self, from: Data(body.readableBytesView)) else {
+                return try Self.json(["error": "expected {phone, rcsFeatures: [..] or null}"], status: 400)
+            }
+            await scenario.setPhone(phone.phone, rcsFeatures: phone.rcsFeatures)
+            return Response(status: .noContent)
         }
         router.delete("_simulator/requests") { _, _ in
             await recorder.reset()
@@ -90,10 +143,19 @@ public struct Simulator: Sendable {
         var items: [RecordedRequest]
     }
 
-    static func json(_ value: some Encodable, status: Int) throws -> Response {
+    /// Waits out a fault's delay and hands it on.
+    static func apply(_ fault: SimulatedFault?) async -> SimulatedFault? {
+        if let delay = fault?.delayMilliseconds, delay > 0 {
+            try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)
+        }
+        return fault
+    }
+
+    static func json(_ value: some Encodable, status: Int, retryAfter: Int? = nil) throws -> Response {
         let data = try GatewayJSON.encoder().encode(value)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -5,15 +5,16 @@ import SwitchboardCore
 public protocol MessageStore: Sendable {
     /// Stores an inbound message once per (channel, provider message id), finding or creating its
     /// contact, and queues the bot's replies in the same transaction. Returns after the commit.
-    func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?) async throws -> IngestResult
+    func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?, policy: InboundPolicy) async throws -> IngestResult
     /// Moves an outbound message forward by a provider's report; nil when no message matches or the
     /// report would move it backwards.
     func applyStatus(_ update: StatusUpdate, at now: Date) async throws -> Message?
     /// Moves every outbound message to the contact on the channel up to the watermark forward;
     /// returns how many moved.
     func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int
-    /// Takes up to `limit` due outbox rows for sending and leases them for `lease` seconds.
-    func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem]
+    /// Takes due outbox rows for sending and leases them for `lease` seconds: up to
+    /// `channelLimits[channel]` rows of each listed channel, and up to `limit` rows of the others.
+    func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem]
     /// Records the outcome of one send attempt.
     func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message?
     /// When the next outbox row is due, if any.
@@ -28,8 +29,47 @@ public protocol MessageStore: Sendable {
     func contactId(channel: Channel, address: String) async throws -> String?
     /// A named secret kept in the database, made with `create` the first time it is asked for.
     func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String
+    /// Queues an outbound message (an agent's or the API's) and returns it.
+    func enqueueOutbound(contactId: String, channel: Channel, recipient: String, content: Content, author: Message.Author, at now: Date) async throws -> Message
+    /// Moves a queued message to another channel and recipient (RCS falling back to SMS).
+    func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws
+    /// Failed messages, newest first (the dead-letter listing).
+    func messages(status: MessageStatus, limit: Int, before: String?) async throws -> Page<Message>
+    /// The cached RCS capability of a phone, if any.
+    func rcsCapability(phone: String) async throws -> RCSCapabilityRecord?
+    /// Caches an RCS capability lookup.
+    func saveRCSCapability(_ record: RCSCapabilityRecord) async throws
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
+}
+
+/// What the gateway answers on its own, before any bot: the replies to SMS keywords.
+public struct InboundPolicy: Sendable, Equatable {
+    /// Sent once after STOP (as author `system`, the only message allowed after an opt-out). Nil by
+    /// default: Twilio already confirms opt-outs on long codes.
+    public var stopConfirmation: String?
+    /// Sent after START from an unsubscribed contact.
+    public var startConfirmation: String?
+    /// Sent after HELP or INFO.
+    public var helpText: String?
+
+    public init(stopConfirmation: String? = nil, startConfirmation: String? = nil, helpText: String? = nil) {
+        self.stopConfirmation = stopConfirmation
+        self.startConfirmation = startConfirmation
+        self.helpText = helpText
+    }
+}
+
+extension MessageStore {
+    /// Takes up to `limit` due rows of any channel.
+    public func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem] {
+        try await claimDueOutbox(limit: limit, channelLimits: [:], now: now, lease: lease)
+    }
+
+    /// Stores an inbound message with no keyword replies configured.
+    public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?) async throws -> IngestResult {
+        try await ingest(inbound, at: now, bot: bot, policy: InboundPolicy())
+    }
 }
 
 /// What became of an inbound message.
@@ -49,6 +89,13 @@ public struct OutboxItem: Sendable, Equatable {
     public var content: Content
     /// Attempts made before this one.
     public var previousAttempts: Int
+    public var author: Message.Author.Kind
+    /// Whether the contact is subscribed on the channel now.
+    public var subscribed: Bool
+    /// Messenger: when the contact's 24-hour window closes.
+    public var windowOpenUntil: Date?
+    /// The contact's phone, for a fallback from RCS to SMS.
+    public var phone: String?
 }
 
 /// The outcome of one send attempt, as the outbox records it.
@@ -83,4 +130,22 @@ extension Page: Equatable where Item: Equatable {}
 public enum StoreError: Error, Sendable, Equatable {
     /// A pagination cursor that this store did not hand out.
     case invalidCursor(String)
+}
+
+/// One phone's row in the RCS capability cache.
+public struct RCSCapabilityRecord: Sendable, Equatable, Codable {
+    public var phone: String
+    public var capable: Bool
+    public var features: [String]
+    public var checkedAt: Date
+    /// `lookup` (RBM's capability API), `inbound` (the phone wrote over RCS) or `static` (configuration).
+    public var source: String
+
+    public init(phone: String, capable: Bool, features: [String], checkedAt: Date, source: String) {
+        self.phone = phone
+        self.capable = capable
+        self.features = features
+        self.checkedAt = checkedAt
+        self.source = source
+    }
 }

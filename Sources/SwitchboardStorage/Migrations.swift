@@ -106,6 +106,10 @@ enum SwitchboardMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-outbox-by-channel") { db in
+            // Paced channels are claimed one channel at a time.
+            try db.execute(sql: "CREATE INDEX outbox_due_by_channel ON outbox(channel, next_attempt_at)")
+        }
         return migrator
     }
 }

@@ -32,10 +32,9 @@ public final class SQLiteStore: MessageStore {
 
     // MARK: Inbound
 
-    public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?) async throws -> IngestResult {
+    public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?, policy: InboundPolicy) async throws -> IngestResult {
         let nowMillis = Timestamp.millis(now)
         let messageId = SortableID.make(prefix: SortableID.messagePrefix, now: now)
-        let contentJSON = try Self.encode(inbound.content)
         let logger = self.logger
         return try await writer.write { db in
             try db.cachedStatement(sql: """
@@ -50,41 +49,91 @@ public final class SQLiteStore: MessageStore {
             }
             let (contactId, created) = try Self.findOrCreateContact(
                 db, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis)
+            var content = inbound.content
+            if inbound.channel == .sms, !created, content.postback == nil, let choice = try Self.numberedChoice(db, contactId: contactId, text: content.text) {
+                content.postback = choice
+            }
             let message = Message(
                 id: messageId, contactId: contactId, channel: inbound.channel, direction: .inbound,
-                author: .init(kind: .contact), content: inbound.content, status: .received,
+                author: .init(kind: .contact), content: content, status: .received,
                 providerMessageId: inbound.providerMessageId, createdAt: Timestamp.date(millis: nowMillis),
                 updatedAt: Timestamp.date(millis: nowMillis))
-            try Self.insert(message, contentJSON: contentJSON, db: db)
+            try Self.insert(message, contentJSON: try Self.encode(content), db: db)
             if !created {
                 try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
             }
             try Self.recordChannelFacts(db, inbound: inbound, at: nowMillis)
-            // The contact is read only for a bot; storing alone stays a handful of statements.
-            guard let bot, var contact = try Self.loadContact(db, id: contactId) else {
-                return .stored(message: message, contact: nil, replies: [])
-            }
+
             var replies: [Message] = []
-            if contact.botEnabled {
-                for content in bot.replies(to: message, contact: contact) where !content.isEmpty {
-                    if contact.subscriptions[inbound.channel.rawValue] == false {
-                        logger.info("bot reply dropped: contact unsubscribed", metadata: [
-                            "contact_id": "\(contactId)", "channel": "\(inbound.channel.rawValue)",
-                        ])
-                        continue
-                    }
-                    replies.append(try Self.enqueue(
-                        db, contactId: contactId, channel: inbound.channel, recipient: inbound.senderAddress,
-                        content: content, author: .init(kind: .bot), now: now))
+            func reply(_ content: Content, author: Message.Author.Kind) throws {
+                replies.append(try Self.enqueue(
+                    db, contactId: contactId, channel: inbound.channel, recipient: inbound.senderAddress,
+                    content: content, author: .init(kind: author), now: now))
+            }
+            // SMS keywords: STOP always unsubscribes, HELP always answers; START resubscribes, and
+            // is an ordinary message (for the bot) when the contact was subscribed anyway.
+            if inbound.channel == .sms, let keyword = OptOutKeyword.classify(content.text) {
+                let subscribed = try Self.isSubscribed(db, contactId: contactId, channel: .sms)
+                switch keyword {
+                case .stop:
+                    try Self.setSubscription(db, contactId: contactId, channel: .sms, subscribed: false, at: nowMillis)
+                    if let text = policy.stopConfirmation { try reply(Content(text: text), author: .system) }
+                    return .stored(message: message, contact: nil, replies: replies)
+                case .help:
+                    if let text = policy.helpText, subscribed { try reply(Content(text: text), author: .system) }
+                    return .stored(message: message, contact: nil, replies: replies)
+                case .start where !subscribed:
+                    try Self.setSubscription(db, contactId: contactId, channel: .sms, subscribed: true, at: nowMillis)
+                    if let text = policy.startConfirmation { try reply(Content(text: text), author: .system) }
+                    return .stored(message: message, contact: nil, replies: replies)
+                case .start:
+                    break
                 }
-                if !replies.isEmpty { contact = try Self.loadContact(db, id: contactId)! }
+            }
+            // The contact is read only for a bot; storing alone stays a handful of statements.
+            guard let bot, let contact = try Self.loadContact(db, id: contactId), contact.botEnabled else {
+                return .stored(message: message, contact: nil, replies: replies)
+            }
+            for content in bot.replies(to: message, contact: contact) where !content.isEmpty {
+                if contact.subscriptions[inbound.channel.rawValue] == false {
+                    logger.info("bot reply dropped: contact unsubscribed", metadata: [
+                        "contact_id": "\(contactId)", "channel": "\(inbound.channel.rawValue)",
+                    ])
+                    StoreMetrics.droppedBotReplies(reason: "unsubscribed")
+                    continue
+                }
+                try reply(content, author: .bot)
             }
             return .stored(message: message, contact: contact, replies: replies)
         }
     }
 
-    /// The contact for a channel address, created (with this message as its latest activity) when
-    /// new; `created` tells which.
+    /// The quick reply that a bare number answers, from the latest outbound SMS to the contact.
+    static func numberedChoice(_ db: Database, contactId: String, text: String?) throws -> Content.Postback? {
+        guard let text, Int(text.trimmingWhitespace()) != nil,
+              let json = try String.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT content FROM messages WHERE contact_id = ? AND channel = 'sms' AND direction = 'outbound'
+                    ORDER BY id DESC LIMIT 1
+                    """),
+                arguments: [contactId])
+        else { return nil }
+        return NumberedChoice.postback(for: text, among: try decodeContent(json).quickReplies)
+    }
+
+    static func isSubscribed(_ db: Database, contactId: String, channel: Channel) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT subscribed FROM subscriptions WHERE contact_id = ? AND channel = ?"),
+            arguments: [contactId, channel.rawValue]) ?? true
+    }
+
+    static func setSubscription(_ db: Database, contactId: String, channel: Channel, subscribed: Bool, at now: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO subscriptions (contact_id, channel, subscribed, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (contact_id, channel) DO UPDATE SET subscribed = excluded.subscribed, updated_at = excluded.updated_at
+            """).execute(arguments: [contactId, channel.rawValue, subscribed, now])
+    }
+
     static func findOrCreateContact(_ db: Database, channel: Channel, address: String, now: Int64) throws -> (id: String, created: Bool) {
         if let existing = try String.fetchOne(
             db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),
@@ -224,17 +273,33 @@ public final class SQLiteStore: MessageStore {
 
     // MARK: Outbox
 
-    public func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem] {
+    public func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
         return try await writer.write { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT o.message_id, o.channel, o.recipient, o.attempts, m.contact_id, m.content
-                    FROM outbox o JOIN messages m ON m.id = o.message_id
-                    WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?
-                    """),
-                arguments: [nowMillis, limit])
+            let select = """
+                SELECT o.message_id, o.channel, o.recipient, o.attempts, m.contact_id, m.content, m.author_kind, c.phone,
+                       COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
+                       (SELECT window_open_until FROM contact_channels cc
+                         WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
+                FROM outbox o JOIN messages m ON m.id = o.message_id JOIN contacts c ON c.id = m.contact_id
+                """
+            var rows: [Row] = []
+            if limit > 0 {
+                let listed = channelLimits.keys.map(\.rawValue).sorted()
+                let exclusion = listed.isEmpty ? "" : " AND o.channel NOT IN (\(listed.map { _ in "?" }.joined(separator: ", ")))"
+                var arguments: StatementArguments = [nowMillis]
+                _ = arguments.append(contentsOf: StatementArguments(listed))
+                _ = arguments.append(contentsOf: [limit])
+                rows += try Row.fetchAll(
+                    db.cachedStatement(sql: select + " WHERE o.next_attempt_at <= ?\(exclusion) ORDER BY o.next_attempt_at LIMIT ?"),
+                    arguments: arguments)
+            }
+            for (channel, channelLimit) in channelLimits where channelLimit > 0 {
+                rows += try Row.fetchAll(
+                    db.cachedStatement(sql: select + " WHERE o.channel = ? AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?"),
+                    arguments: [channel.rawValue, nowMillis, channelLimit])
+            }
             var items: [OutboxItem] = []
             items.reserveCapacity(rows.count)
             let lease = try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE message_id = ?")
@@ -246,9 +311,12 @@ public final class SQLiteStore: MessageStore {
                 guard let channel = Channel(rawValue: row["channel"]) else { continue }
                 try lease.execute(arguments: [leaseEnd, messageId])
                 try sending.execute(arguments: [nowMillis, messageId])
+                let window: Int64? = row["window_open_until"]
                 items.append(OutboxItem(
                     messageId: messageId, contactId: row["contact_id"], channel: channel, recipient: row["recipient"],
-                    content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"]))
+                    content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"],
+                    author: Message.Author.Kind(rawValue: row["author_kind"]) ?? .bot, subscribed: row["subscribed"],
+                    windowOpenUntil: window.map(Timestamp.date(millis:)), phone: row["phone"]))
             }
             return items
         }
@@ -375,6 +443,65 @@ public final class SQLiteStore: MessageStore {
                 sql: "INSERT INTO gateway_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [name, candidate, now])
             return try String.fetchOne(db, sql: "SELECT value FROM gateway_secrets WHERE name = ?", arguments: [name]) ?? candidate
+        }
+    }
+
+    public func enqueueOutbound(
+        contactId: String, channel: Channel, recipient: String, content: Content, author: Message.Author, at now: Date
+    ) async throws -> Message {
+        try await writer.write { db in
+            try Self.enqueue(db, contactId: contactId, channel: channel, recipient: recipient, content: content, author: author, now: now)
+        }
+    }
+
+    public func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws {
+        let nowMillis = Timestamp.millis(now)
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE messages SET channel = ?, updated_at = ? WHERE id = ?", arguments: [channel.rawValue, nowMillis, messageId])
+            try db.execute(
+                sql: "UPDATE outbox SET channel = ?, recipient = ? WHERE message_id = ?", arguments: [channel.rawValue, recipient, messageId])
+        }
+    }
+
+    public func messages(status: MessageStatus, limit: Int, before: String?) async throws -> Page<Message> {
+        let limit = max(1, min(limit, 200))
+        return try await pool.read { db in
+            var sql = "SELECT * FROM messages WHERE status = ?"
+            var arguments: StatementArguments = [status.rawValue]
+            if let before {
+                sql += " AND id < ?"
+                _ = arguments.append(contentsOf: [before])
+            }
+            sql += " ORDER BY id DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+            return Page(items: page, nextCursor: rows.count > limit ? page.last?.id : nil)
+        }
+    }
+
+    public func rcsCapability(phone: String) async throws -> RCSCapabilityRecord? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rcs_capabilities WHERE phone = ?", arguments: [phone]) else { return nil }
+            let featuresJSON: String = row["features"]
+            return RCSCapabilityRecord(
+                phone: row["phone"], capable: row["capable"],
+                features: (try? JSONDecoder().decode([String].self, from: Data(featuresJSON.utf8))) ?? [],
+                checkedAt: Timestamp.date(millis: row["checked_at"]), source: row["source"])
+        }
+    }
+
+    public func saveRCSCapability(_ record: RCSCapabilityRecord) async throws {
+        let features = String(decoding: try JSONEncoder().encode(record.features), as: UTF8.self)
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO rcs_capabilities (phone, capable, features, checked_at, source) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (phone) DO UPDATE SET capable = excluded.capable, features = excluded.features,
+                        checked_at = excluded.checked_at, source = excluded.source
+                    """,
+                arguments: [record.phone, record.capable, features, Timestamp.millis(record.checkedAt), record.source])
         }
     }
 

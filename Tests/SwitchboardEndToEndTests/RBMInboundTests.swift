@@ -39,7 +39,11 @@ struct RBMInboundTests {
             try await eventually("the RCS reply is sent") {
                 try await env.count("messages", where: "direction = 'outbound' AND channel = 'rcs' AND status = 'sent'") == 1
             }
-            let request = try #require(await env.providerRequests().first { $0.provider == "rbm" })
+            // The capability is looked up before the first RCS send (the inbound message proved RCS, not its features).
+            let rbmRequests = await env.providerRequests().filter { $0.provider == "rbm" }
+            #expect(rbmRequests.map(\.method) == ["GET", "POST"])
+            #expect(rbmRequests.first?.path == "/v1/phones/+15551230020/capabilities")
+            let request = try #require(rbmRequests.last)
             let reply = try #require(try await env.gateway.store.messages(contactId: contact.id, limit: 10, before: nil).items.last)
             #expect(request.path == "/v1/phones/+15551230020/agentMessages")
             #expect(reply.providerMessageId == reply.id)

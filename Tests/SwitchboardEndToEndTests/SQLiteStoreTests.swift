@@ -27,7 +27,7 @@ struct SQLiteStoreTests {
             }
             #expect(journal == "wal")
             #expect(synchronous == 2)
-            #expect(try store.appliedMigrations() == ["v1-walking-skeleton", "v2-messenger-window-and-rcs-capabilities", "v3-gateway-secrets"])
+            #expect(try store.appliedMigrations() == ["v1-walking-skeleton", "v2-messenger-window-and-rcs-capabilities", "v3-gateway-secrets", "v4-outbox-by-channel"])
         }
     }
 

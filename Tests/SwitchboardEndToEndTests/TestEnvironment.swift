@@ -32,6 +32,8 @@ struct TestEnvironment: Sendable {
     let databasePath: String
     let client: CurlHTTPClient
     let sender: InboundWebhookSender
+    /// The gateway's clock: real time plus whatever a test advanced it by.
+    let clock: TestClock
     let apiToken = "test-api-token"
 
     /// Starts both servers, runs `body`, and stops them.
@@ -86,7 +88,8 @@ struct TestEnvironment: Sendable {
             configure(&configuration)
             try configuration.validate()
 
-            let gateway = try Gateway(configuration: configuration, logger: logger)
+            let clock = TestClock()
+            let gateway = try Gateway(configuration: configuration, logger: logger, now: { clock.now() })
             let gatewayPort = PortBox()
             let gatewayApp = gateway.buildApplication { channel in gatewayPort.set(channel.localAddress?.port ?? -1) }
             group.addTask { try await gatewayApp.runService(gracefulShutdownSignals: []) }
@@ -98,7 +101,8 @@ struct TestEnvironment: Sendable {
             let environment = TestEnvironment(
                 gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)",
                 databasePath: configuration.sqlitePath!, client: client,
-                sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: publicURL, accounts: accounts, client: client))
+                sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: publicURL, accounts: accounts, client: client),
+                clock: clock)
             do {
                 try await body(environment)
             } catch {
@@ -127,6 +131,22 @@ struct TestEnvironment: Sendable {
         try await client.execute(HTTPClientRequest(method: method, url: gatewayURL + path, headers: headers, body: body))
     }
 
+    /// Queues a fault in the simulator's fake provider APIs.
+    func fault(_ fault: SimulatedFault) async {
+        await simulator.scenario.add(fault)
+    }
+
+    /// An agent reply through the API.
+    func agentReply(_ contactId: String, channel: String? = nil, content: String) async throws -> HTTPClientResponse {
+        let channelField = channel.map { #""channel":"\#($0)","# } ?? ""
+        return try await api("POST", "/api/v1/contacts/\(contactId)/messages", body: #"{\#(channelField)"content":\#(content),"author":{"name":"Grace"}}"#)
+    }
+
+    /// The first contact, newest activity first.
+    func firstContact() async throws -> Contact {
+        try #require(try await gateway.store.contacts(limit: 1, cursor: nil).items.first)
+    }
+
     /// What the fake providers received.
     func providerRequests() async -> [RecordedRequest] {
         await simulator.recorder.all()
@@ -148,6 +168,19 @@ func eventually(
 }
 
 struct TimedOut: Error {}
+
+/// A clock tests can move forward (the Messenger window, retries' due times).
+final class TestClock: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+
+    func now() -> Date {
+        Date().addingTimeInterval(offset.withLock { $0 })
+    }
+
+    func advance(by seconds: TimeInterval) {
+        offset.withLock { $0 += seconds }
+    }
+}
 
 /// A port number announced once by `onServerRunning`.
 final class PortBox: Sendable {
