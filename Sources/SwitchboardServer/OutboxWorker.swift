@@ -237,10 +237,11 @@ public final class OutboxWorker: Service, Sendable {
         return .retry(error, notBefore: now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter)))
     }
 
-    /// Exponential backoff with jitter (half to full delay), never sooner than the provider's `Retry-After`.
+    /// Exponential backoff with jitter (half to full delay), never sooner than the provider's
+    /// `Retry-After` (which is honoured even above `retryMaxSeconds`, up to an hour).
     func retryDelay(attempt: Int, retryAfter: Double?) -> Double {
         let exponential = min(settings.retryMaxSeconds, settings.retryBaseSeconds * pow(2, Double(attempt - 1)))
         let jittered = exponential * Double.random(in: 0.5...1.0)
-        return max(jittered, min(retryAfter ?? 0, settings.retryMaxSeconds))
+        return max(jittered, min(retryAfter ?? 0, 3600))
     }
 }

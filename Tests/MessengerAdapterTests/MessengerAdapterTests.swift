@@ -125,3 +125,30 @@ struct MessengerAdapterTests {
             == .failed(MessageError(code: "messenger_551", message: "This person isn't available right now."), unsubscribed: false))
     }
 }
+
+@Suite("Messenger rendering")
+struct MessengerRenderingTests {
+    let adapter = MessengerAdapter(settings: MessengerSettings(
+        appSecret: "s", verifyToken: "v", pageAccessToken: "t", pageId: nil, apiBaseURL: "https://graph.facebook.com", apiVersion: "21.0"))
+
+    func body(_ envelope: OutboundEnvelope) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(try adapter.render(envelope).body)) as? [String: Any] ?? [:]
+    }
+
+    @Test("outside the window an agent reply carries MESSAGE_TAG and HUMAN_AGENT")
+    func humanAgentTag() throws {
+        let json = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(text: "Sorry for the wait"), author: .agent, messengerTag: "HUMAN_AGENT"))
+        #expect(json["messaging_type"] as? String == "MESSAGE_TAG")
+        #expect(json["tag"] as? String == "HUMAN_AGENT")
+    }
+
+    @Test("a lone attachment goes as an attachment; with text, the URL follows the text")
+    func attachments() throws {
+        let image = Content.Attachment(kind: .image, url: "https://x.example/a.png")
+        let alone = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(attachments: [image])))
+        let attachment = try #require((alone["message"] as? [String: Any])?["attachment"] as? [String: Any])
+        #expect(attachment["type"] as? String == "image")
+        let withText = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(text: "Look", attachments: [image])))
+        #expect((withText["message"] as? [String: Any])?["text"] as? String == "Look\nhttps://x.example/a.png")
+    }
+}

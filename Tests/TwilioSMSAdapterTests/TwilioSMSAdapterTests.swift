@@ -107,3 +107,22 @@ struct TwilioSMSAdapterTests {
             == .failed(MessageError(code: "twilio_21211", message: "The 'To' number 5551234567 is not a valid phone number."), unsubscribed: false))
     }
 }
+
+@Suite("Twilio rendering")
+struct TwilioRenderingTests {
+    @Test("without MMS, media goes as links in the text; a location as a map link")
+    func noMMS() throws {
+        var settings = TwilioSettings(
+            accountSid: "AC1", authToken: "t", from: "+15550001111", messagingServiceSid: nil, apiBaseURL: "https://api.twilio.com",
+            statusCallbackURL: "https://gw.example/webhooks/twilio/status")
+        settings.mms = false
+        let adapter = TwilioSMSAdapter(settings: settings)
+        let request = try adapter.render(OutboundEnvelope(
+            messageId: "m", recipientAddress: "+15551230000",
+            content: Content(text: "Here", attachments: [.init(kind: .image, url: "https://x.example/a.png")],
+                             location: .init(latitude: 51.5, longitude: -0.12, label: "Shop"))))
+        let form = try FormURLEncoding.decode(request.body)
+        #expect(!form.contains { $0.0 == "MediaUrl" })
+        #expect(form.first { $0.0 == "Body" }?.1 == "Here\nhttps://x.example/a.png\nShop\nhttps://maps.google.com/?q=51.5,-0.12")
+    }
+}
