@@ -41,6 +41,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The built-in bot flows: a pure engine over Config/flows/*.json.
+        .target(
+            name: "SwitchboardFlows",
+            dependencies: ["SwitchboardCore"],
+            swiftSettings: strictSettings
+        ),
         // An async HTTP client on libcurl's multi interface, for every provider call.
         .target(
             name: "CurlHTTPClient",
@@ -89,6 +95,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardStorage",
+                "SwitchboardFlows",
                 "CurlHTTPClient",
                 "TwilioSMSAdapter",
                 "MessengerAdapter",
@@ -138,6 +145,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardFlowsTests",
+            dependencies: ["SwitchboardFlows", "SwitchboardCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: ["SwitchboardCore"],
             swiftSettings: strictSettings
@@ -162,6 +174,8 @@ let package = Package(
             dependencies: [
                 "CurlHTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

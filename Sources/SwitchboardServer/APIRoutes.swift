@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import HTTPTypes
 import Logging
 import Hummingbird
@@ -10,6 +11,7 @@ struct APIRoutes: Sendable {
     let store: any MessageStore
     let outbox: OutboxWorker
     let rcsCapabilities: RCSCapabilityTable
+    let events: EventBus
     let enabledChannels: Set<SwitchboardCore.Channel>
     let allowHumanAgentTag: Bool
     let now: @Sendable () -> Date
@@ -18,8 +20,16 @@ struct APIRoutes: Sendable {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: apiToken))
         api.get("contacts") { request, _ in
             let limit = try Self.limit(request)
+            let parameters = request.uri.queryParameters
+            var filter = ContactFilter(query: parameters["query"].map(String.init), tag: parameters["tag"].map(String.init))
+            if let channel = parameters["channel"] {
+                guard let parsed = SwitchboardCore.Channel(rawValue: String(channel)) else {
+                    throw GatewayError(.badRequest, code: "invalid_channel", message: "channel must be one of sms, rcs, messenger, webchat")
+                }
+                filter.channel = parsed
+            }
             do {
-                return try jsonResponse(try await store.contacts(limit: limit, cursor: request.uri.queryParameters["cursor"].map(String.init)))
+                return try jsonResponse(try await store.contacts(filter, limit: limit, cursor: parameters["cursor"].map(String.init)))
             } catch StoreError.invalidCursor(let cursor) {
                 throw GatewayError(.badRequest, code: "invalid_cursor", message: "cursor '\(cursor)' was not issued by this API")
             }
@@ -39,6 +49,115 @@ struct APIRoutes: Sendable {
             let page = try await store.messages(
                 contactId: id, limit: try Self.limit(request), before: request.uri.queryParameters["before"].map(String.init))
             return try jsonResponse(page)
+        }
+        api.patch("contacts/:id") { request, context in
+            let id = try context.parameters.require("id")
+            let fields = try await Self.jsonObject(request)
+            var patch = ContactPatch()
+            for (key, value) in fields {
+                switch (key, value) {
+                case ("name", let name as String): patch.name = .some(String(name.prefix(200)))
+                case ("name", is NSNull): patch.name = .some(nil)
+                case ("photoUrl", let url as String) where url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("/"):
+                    patch.photoUrl = .some(url)
+                case ("photoUrl", is NSNull): patch.photoUrl = .some(nil)
+                case ("botEnabled", let enabled as Bool) where type(of: value) != Int.self:
+                    patch.botEnabled = enabled
+                default:
+                    throw GatewayError(
+                        .unprocessableContent, code: "invalid_field",
+                        message: "'\(key)' cannot be set: name (string or null), photoUrl (http(s) URL or null), botEnabled (boolean)")
+                }
+            }
+            return try await contactResponse(try await store.updateContact(id: id, patch: patch, at: now()), id: id)
+        }
+        api.put("contacts/:id/attributes/:name") { request, context in
+            let id = try context.parameters.require("id")
+            let name = try Self.pathValue(context, "name")
+            guard AttributeName.isValid(name) else {
+                throw GatewayError(.unprocessableContent, code: "invalid_attribute_name", message: "attribute names are \(AttributeName.rule)")
+            }
+            guard let value = try await Self.jsonObject(request)["value"] as? String else {
+                throw GatewayError(.unprocessableContent, code: "invalid_attribute_value", message: "send {\"value\": \"a string\"}")
+            }
+            guard value.count <= AttributeName.maxValueLength else {
+                throw GatewayError(
+                    .unprocessableContent, code: "invalid_attribute_value", message: "values are at most \(AttributeName.maxValueLength) characters")
+            }
+            return try await contactResponse(try await store.setAttribute(contactId: id, name: name, value: value, at: now()), id: id)
+        }
+        api.delete("contacts/:id/attributes/:name") { _, context in
+            let id = try context.parameters.require("id")
+            let name = try Self.pathValue(context, "name")
+            guard let contact = try await store.contact(id: id) else { throw Self.noContact(id) }
+            guard contact.attributes[name] != nil else {
+                throw GatewayError(.notFound, code: "attribute_not_found", message: "the contact has no attribute '\(name)'")
+            }
+            return try await contactResponse(try await store.setAttribute(contactId: id, name: name, value: nil, at: now()), id: id)
+        }
+        api.put("contacts/:id/subscriptions/:channel") { request, context in
+            let id = try context.parameters.require("id")
+            guard let channel = SwitchboardCore.Channel(rawValue: try context.parameters.require("channel")) else {
+                throw GatewayError(.notFound, code: "invalid_channel", message: "channel must be one of sms, rcs, messenger, webchat")
+            }
+            guard let subscribed = try await Self.jsonObject(request)["subscribed"] as? Bool else {
+                throw GatewayError(.unprocessableContent, code: "invalid_subscription", message: "send {\"subscribed\": true or false}")
+            }
+            return try await contactResponse(
+                try await store.setSubscription(contactId: id, channel: channel, subscribed: subscribed, at: now()), id: id)
+        }
+        api.get("tags") { _, _ in
+            struct Tags: Encodable { var items: [TagCount] }
+            return try jsonResponse(Tags(items: try await store.tags()))
+        }
+        api.post("tags") { request, _ in
+            guard let name = try await Self.jsonObject(request)["name"] as? String, TagName.isValid(name) else {
+                throw GatewayError(.unprocessableContent, code: "invalid_tag_name", message: "send {\"name\": ...}: \(TagName.rule)")
+            }
+            guard try await store.createTag(name, at: now()) else {
+                throw GatewayError(.conflict, code: "tag_exists", message: "the tag '\(name)' exists")
+            }
+            return try jsonResponse(["name": name], status: .created)
+        }
+        api.delete("tags/:name") { _, context in
+            let name = try Self.pathValue(context, "name")
+            guard try await store.deleteTag(name) else {
+                throw GatewayError(.notFound, code: "tag_not_found", message: "no tag '\(name)'")
+            }
+            return Response(status: .noContent)
+        }
+        api.put("contacts/:id/tags/:name") { _, context in
+            let id = try context.parameters.require("id")
+            let name = try Self.pathValue(context, "name")
+            guard TagName.isValid(name) else {
+                throw GatewayError(.unprocessableContent, code: "invalid_tag_name", message: "tag names are \(TagName.rule)")
+            }
+            return try await contactResponse(try await store.assignTag(contactId: id, tag: name, at: now()), id: id)
+        }
+        api.delete("contacts/:id/tags/:name") { _, context in
+            let id = try context.parameters.require("id")
+            let name = try Self.pathValue(context, "name")
+            guard let contact = try await store.contact(id: id) else { throw Self.noContact(id) }
+            guard contact.tags.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
+                throw GatewayError(.notFound, code: "tag_not_assigned", message: "the contact has no tag '\(name)'")
+            }
+            return try await contactResponse(try await store.unassignTag(contactId: id, tag: name), id: id)
+        }
+        api.get("events") { _, _ in
+            let stream = events.subscribe()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                // A comment first, so clients know the stream is open; then one event per change.
+                try await writer.write(ByteBuffer(string: ": switchboard events\n\n"))
+                let encoder = GatewayJSON.encoder()
+                for await event in stream {
+                    let data = String(decoding: try encoder.encode(event), as: UTF8.self)
+                    try await writer.write(ByteBuffer(string: "event: \(event.type.rawValue)\ndata: \(data)\n\n"))
+                }
+                try await writer.finish(nil)
+            })
         }
         api.post("contacts/:id/messages") { request, context in
             try await sendAgentReply(request, contactId: try context.parameters.require("id"), context: context)
@@ -132,7 +251,38 @@ struct APIRoutes: Sendable {
             "message_id": "\(message.id)", "contact_id": "\(contact.id)", "channel": "\(channel.rawValue)",
         ])
         outbox.wake()
+        events.publish(.created(message))
         return try jsonResponse(message, status: .accepted)
+    }
+
+    /// The contact after a change (published to the event stream), or 404.
+    func contactResponse(_ contact: Contact?, id: String) async throws -> Response {
+        guard let contact else { throw Self.noContact(id) }
+        events.publish(.changed(contact))
+        return try jsonResponse(contact)
+    }
+
+    static func noContact(_ id: String) -> GatewayError {
+        GatewayError(.notFound, code: "contact_not_found", message: "no contact with id \(id)")
+    }
+
+    /// A path parameter, percent-decoded (tag names may hold spaces).
+    static func pathValue(_ context: GatewayRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// The request's JSON object body (415 without application/json, 400 when it is not an object).
+    static func jsonObject(_ request: Request) async throws -> [String: Any] {
+        var request = request
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
+        }
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw GatewayError(.badRequest, code: "malformed_body", message: "the body must be a JSON object")
+        }
+        return object
     }
 
     static func limit(_ request: Request) throws -> Int {
@@ -154,10 +304,16 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
                 .unauthorized, code: "api_token_not_configured",
                 message: "set SWITCHBOARD_API_TOKEN (or run serve --dev) to use the API")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        let presentedToken: Substring
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            presentedToken = header.dropFirst("Bearer ".count)
+        } else if request.uri.path.hasSuffix("/events"), let query = request.uri.queryParameters["access_token"] {
+            // Browsers' EventSource cannot send headers: the event stream also takes the token in the query.
+            presentedToken = query[...]
+        } else {
             throw GatewayError(.unauthorized, code: "unauthorized", message: "send Authorization: Bearer <API token>")
         }
-        let presented = Array(header.dropFirst("Bearer ".count).utf8)
+        let presented = Array(presentedToken.utf8)
         let expected = Array(token.utf8)
         var difference = presented.count == expected.count ? 0 : 1
         for (index, byte) in expected.enumerated() {

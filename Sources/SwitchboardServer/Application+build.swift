@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SwitchboardCore
+import SwitchboardFlows
 import SwitchboardStorage
 import MessengerAdapter
 import RBMAdapter
@@ -20,6 +21,7 @@ public struct Gateway: Sendable {
     public let pipeline: IngestPipeline
     public let webChat: WebChatHub
     public let rcsCapabilities: RCSCapabilityTable
+    public let events: EventBus
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
@@ -38,6 +40,7 @@ public struct Gateway: Sendable {
         if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
         if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.webChat = WebChatHub(store: store, logger: logger)
+        self.events = EventBus()
         let secret = try configuration.webchat.secret ?? store.secret(named: "webchat-token-key") {
             (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         }
@@ -49,12 +52,17 @@ public struct Gateway: Sendable {
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
             settings: configuration.outbox, rcsCapabilities: rcsCapabilities, fallbackToSMS: configuration.rcsCapabilities.fallbackToSMS,
-            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, logger: logger, now: now)
-        let bot: (any Bot)? = configuration.bot.kind == .echo ? EchoBot() : nil
+            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, events: events, logger: logger, now: now)
+        let bot: (any Bot)?
+        switch configuration.bot.kind {
+        case .echo: bot = EchoBot()
+        case .none: bot = nil
+        case .flow: bot = try FlowBot(flows: try Flow.loadDirectory(configuration.bot.flowsDirectory), defaultFlow: configuration.bot.flow)
+        }
         let policy = InboundPolicy(
             stopConfirmation: configuration.optOut.stopConfirmation, startConfirmation: configuration.optOut.startConfirmation,
             helpText: configuration.optOut.helpText)
-        self.pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, now: now)
+        self.pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, events: events, now: now)
         self.now = now
     }
 
@@ -94,7 +102,7 @@ public struct Gateway: Sendable {
         webhooks.addRBM(adapter: rbm, to: router)
         if configuration.webchat.enabled { webChatRoutes.addSessions(to: router) }
         APIRoutes(
-            store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, enabledChannels: Set(enabledChannels),
+            store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, enabledChannels: Set(enabledChannels),
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
         ).add(to: router, apiToken: configuration.apiToken)
         return router

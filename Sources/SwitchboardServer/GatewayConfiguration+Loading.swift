@@ -49,9 +49,10 @@ extension GatewayConfiguration {
         }
         if let value = env["SWITCHBOARD_BOT"] {
             if let kind = BotSettings.Kind(rawValue: value) { bot.kind = kind } else {
-                problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, none")
+                problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, flow, none")
             }
         }
+        if let value = env["SWITCHBOARD_BOT_FLOW"] { bot.flow = value }
         if let value = env["SWITCHBOARD_WEBCHAT_SECRET"] { webchat.secret = value }
         let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
         if twilioKeys.contains(where: { env[$0] != nil }) {

@@ -32,13 +32,25 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
 
     public struct BotSettings: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable {
-            /// Answers "You said: …" (the walking skeleton's bot).
+            /// Answers "You said: …" (a probe).
             case echo
+            /// The built-in flows of `flowsDirectory`, starting contacts on `flow`.
+            case flow
             /// No bot: inbound messages wait for agents.
             case none
         }
         public var kind: Kind = .echo
+        /// The flow new conversations start (bot kind `flow`).
+        public var flow: String = "welcome"
+        public var flowsDirectory: String = "Config/flows"
         public init(kind: Kind = .echo) { self.kind = kind }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .echo
+            flow = try c.decodeIfPresent(String.self, forKey: .flow) ?? "welcome"
+            flowsDirectory = try c.decodeIfPresent(String.self, forKey: .flowsDirectory) ?? "Config/flows"
+        }
     }
 
     public struct OutboxSettings: Codable, Sendable, Equatable {

@@ -10,12 +10,14 @@ public struct IngestPipeline: Sendable {
     let bot: (any Bot)?
     let policy: InboundPolicy
     let outbox: OutboxWorker
+    let events: EventBus
     let now: @Sendable () -> Date
 
     public init(
         store: any MessageStore, bot: (any Bot)?, policy: InboundPolicy = InboundPolicy(), outbox: OutboxWorker,
-        now: @escaping @Sendable () -> Date = Date.init
+        events: EventBus, now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.events = events
         self.store = store
         self.bot = bot
         self.policy = policy
@@ -34,6 +36,7 @@ public struct IngestPipeline: Sendable {
                 }
             case .statusUpdate(let update):
                 if let message = try await store.applyStatus(update, at: now()) {
+                    self.events.publish(.status(message))
                     logger.debug("status updated", metadata: [
                         "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
                     ])
@@ -61,7 +64,14 @@ public struct IngestPipeline: Sendable {
     public func ingest(_ inbound: InboundMessage, logger: Logger) async throws -> IngestResult {
         let result = try await store.ingest(inbound, at: now(), bot: bot, policy: policy)
         switch result {
-        case .stored(let message, _, let replies):
+        case .stored(let message, let contact, let replies):
+            if events.hasSubscribers {
+                events.publish(.created(message))
+                for reply in replies { events.publish(.created(reply)) }
+                var changed = contact
+                if changed == nil { changed = try? await store.contact(id: message.contactId) }
+                if let changed { events.publish(.changed(changed)) }
+            }
             logger.debug("inbound message stored", metadata: [
                 "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",
                 "contact_id": "\(message.contactId)", "replies": "\(replies.count)",

@@ -27,13 +27,15 @@ public final class OutboxWorker: Service, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let inFlight = Atomic<Int>(0)
+    private let events: EventBus?
 
     public init(
         store: any MessageStore, adapters: [any OutboundChannelAdapter], localChannels: [any LocalChannelDelivery] = [],
         client: CurlHTTPClient,
         settings: GatewayConfiguration.OutboxSettings, rcsCapabilities: RCSCapabilityTable? = nil, fallbackToSMS: Bool = true,
-        allowHumanAgentTag: Bool = false, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+        allowHumanAgentTag: Bool = false, events: EventBus? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.events = events
         self.store = store
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.localChannels = Dictionary(localChannels.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
@@ -135,7 +137,9 @@ public final class OutboxWorker: Service, Sendable {
             logger.warning("outbound message failed", metadata: metadata)
         }
         do {
-            _ = try await store.recordDelivery(messageId: item.messageId, result: result, at: now())
+            if let message = try await store.recordDelivery(messageId: item.messageId, result: result, at: now()) {
+                events?.publish(.status(message))
+            }
         } catch {
             // The lease expires and the row is tried again: at least once, never lost.
             metadata["error"] = "\(error)"

@@ -39,6 +39,22 @@ public protocol MessageStore: Sendable {
     func rcsCapability(phone: String) async throws -> RCSCapabilityRecord?
     /// Caches an RCS capability lookup.
     func saveRCSCapability(_ record: RCSCapabilityRecord) async throws
+    /// The contacts list narrowed by a filter, latest activity first.
+    func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact>
+    /// The panel's fields; nil when there is no such contact.
+    func updateContact(id: String, patch: ContactPatch, at now: Date) async throws -> Contact?
+    /// Sets (or with nil removes) a custom attribute; nil when there is no such contact.
+    func setAttribute(contactId: String, name: String, value: String?, at now: Date) async throws -> Contact?
+    func setSubscription(contactId: String, channel: Channel, subscribed: Bool, at now: Date) async throws -> Contact?
+    /// The tag catalogue with counts.
+    func tags() async throws -> [TagCount]
+    /// Adds a tag to the catalogue; false when it exists.
+    func createTag(_ name: String, at now: Date) async throws -> Bool
+    /// Removes a tag from the catalogue and every contact; false when it did not exist.
+    func deleteTag(_ name: String) async throws -> Bool
+    /// Tags a contact, adding the tag to the catalogue when new.
+    func assignTag(contactId: String, tag: String, at now: Date) async throws -> Contact?
+    func unassignTag(contactId: String, tag: String) async throws -> Contact?
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
 }
@@ -69,6 +85,20 @@ extension MessageStore {
     /// Stores an inbound message with no keyword replies configured.
     public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?) async throws -> IngestResult {
         try await ingest(inbound, at: now, bot: bot, policy: InboundPolicy())
+    }
+}
+
+/// What the contacts list is narrowed to.
+public struct ContactFilter: Sendable, Equatable {
+    /// Part of the name, the phone or an attribute value.
+    public var query: String?
+    public var tag: String?
+    public var channel: Channel?
+
+    public init(query: String? = nil, tag: String? = nil, channel: Channel? = nil) {
+        self.query = query
+        self.tag = tag
+        self.channel = channel
     }
 }
 

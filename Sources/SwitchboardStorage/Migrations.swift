@@ -110,6 +110,26 @@ enum SwitchboardMigrations {
             // Paced channels are claimed one channel at a time.
             try db.execute(sql: "CREATE INDEX outbox_due_by_channel ON outbox(channel, next_attempt_at)")
         }
+        migrator.registerMigration("v5-tags-and-bot-state") { db in
+            try db.execute(sql: """
+                CREATE TABLE tags (
+                    name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE contact_tags (
+                    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    tag TEXT NOT NULL REFERENCES tags(name) ON DELETE CASCADE ON UPDATE CASCADE COLLATE NOCASE,
+                    PRIMARY KEY (contact_id, tag)
+                ) WITHOUT ROWID;
+                CREATE INDEX contact_tags_by_tag ON contact_tags(tag);
+                -- A bot's state per contact (a flow's position), kept between turns and restarts.
+                CREATE TABLE bot_state (
+                    contact_id TEXT PRIMARY KEY NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    state TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -25,6 +25,11 @@ public final class SQLiteStore: MessageStore {
         try SwitchboardMigrations.migrator.migrate(pool)
     }
 
+    /// Runs `work` in a shared (group-committed) transaction.
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write(work)
+    }
+
     /// The migrations applied to the database, oldest first.
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try SwitchboardMigrations.migrator.appliedMigrations(db) }
@@ -94,8 +99,19 @@ public final class SQLiteStore: MessageStore {
             guard let bot, let contact = try Self.loadContact(db, id: contactId), contact.botEnabled else {
                 return .stored(message: message, contact: nil, replies: replies)
             }
-            for content in bot.replies(to: message, contact: contact) where !content.isEmpty {
-                if contact.subscriptions[inbound.channel.rawValue] == false {
+            let state = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM bot_state WHERE contact_id = ?"), arguments: [contactId])
+            let turn = bot.respond(to: BotInput(message: message, contact: contact, state: state))
+            var subscribed = contact.subscriptions[inbound.channel.rawValue] != false
+            for effect in turn.effects {
+                switch effect {
+                case .subscribe(let channel) where channel == inbound.channel: subscribed = true
+                case .unsubscribe(let channel) where channel == inbound.channel: subscribed = false
+                default: break
+                }
+            }
+            for content in turn.replies where !content.isEmpty {
+                if !subscribed {
                     logger.info("bot reply dropped: contact unsubscribed", metadata: [
                         "contact_id": "\(contactId)", "channel": "\(inbound.channel.rawValue)",
                     ])
@@ -104,8 +120,69 @@ public final class SQLiteStore: MessageStore {
                 }
                 try reply(content, author: .bot)
             }
-            return .stored(message: message, contact: contact, replies: replies)
+            try Self.apply(turn.effects, to: contactId, channel: inbound.channel, db: db, now: now)
+            if let newState = turn.state {
+                try db.cachedStatement(sql: """
+                    INSERT INTO bot_state (contact_id, state, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT (contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                    """).execute(arguments: [contactId, newState, nowMillis])
+            } else if state != nil {
+                try db.cachedStatement(sql: "DELETE FROM bot_state WHERE contact_id = ?").execute(arguments: [contactId])
+            }
+            let updated = turn.effects.isEmpty ? contact : try Self.loadContact(db, id: contactId)
+            return .stored(message: message, contact: updated, replies: replies)
         }
+    }
+
+    /// A bot's effects on its contact, in the ingest transaction.
+    static func apply(_ effects: [BotEffect], to contactId: String, channel: Channel, db: Database, now: Date) throws {
+        let nowMillis = Timestamp.millis(now)
+        for effect in effects {
+            switch effect {
+            case .setAttribute(let name, let value):
+                try setAttribute(db, contactId: contactId, name: name, value: value, at: nowMillis)
+            case .removeAttribute(let name):
+                try setAttribute(db, contactId: contactId, name: name, value: nil, at: nowMillis)
+            case .addTag(let tag):
+                try assignTag(db, contactId: contactId, tag: tag, at: nowMillis)
+            case .removeTag(let tag):
+                try db.execute(sql: "DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?", arguments: [contactId, tag])
+            case .subscribe(let target):
+                try setSubscription(db, contactId: contactId, channel: target, subscribed: true, at: nowMillis)
+            case .unsubscribe(let target):
+                try setSubscription(db, contactId: contactId, channel: target, subscribed: false, at: nowMillis)
+            case .handoff(let reason):
+                try db.execute(sql: "UPDATE contacts SET bot_enabled = 0, updated_at = ? WHERE id = ?", arguments: [nowMillis, contactId])
+                try db.execute(sql: "DELETE FROM bot_state WHERE contact_id = ?", arguments: [contactId])
+                // A note in the trail for the agents; it is not sent to the contact (no outbox row).
+                let stamp = Timestamp.date(millis: nowMillis)
+                let note = Message(
+                    id: SortableID.make(prefix: SortableID.messagePrefix, now: now), contactId: contactId, channel: channel,
+                    direction: .outbound, author: .init(kind: .system),
+                    content: Content(text: "Handed off to an agent" + (reason.map { ": \($0)" } ?? ".")), status: .sent,
+                    createdAt: stamp, updatedAt: stamp)
+                try insert(note, contentJSON: try encode(note.content), db: db)
+            }
+        }
+    }
+
+    static func setAttribute(_ db: Database, contactId: String, name: String, value: String?, at now: Int64) throws {
+        if let value {
+            try db.execute(
+                sql: "UPDATE contacts SET attributes = json_set(attributes, '$.\"' || ? || '\"', ?), updated_at = ? WHERE id = ?",
+                arguments: [name, value, now, contactId])
+        } else {
+            try db.execute(
+                sql: "UPDATE contacts SET attributes = json_remove(attributes, '$.\"' || ? || '\"'), updated_at = ? WHERE id = ?",
+                arguments: [name, now, contactId])
+        }
+    }
+
+    static func assignTag(_ db: Database, contactId: String, tag: String, at now: Int64) throws {
+        try db.execute(sql: "INSERT INTO tags (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [tag, now])
+        let canonical = try String.fetchOne(db, sql: "SELECT name FROM tags WHERE name = ?", arguments: [tag]) ?? tag
+        try db.execute(
+            sql: "INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [contactId, canonical])
     }
 
     /// The quick reply that a bare number answers, from the latest outbound SMS to the contact.
@@ -373,6 +450,10 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func contacts(limit: Int, cursor: String?) async throws -> Page<Contact> {
+        try await contacts(ContactFilter(), limit: limit, cursor: cursor)
+    }
+
+    public func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
         let limit = max(1, min(limit, 200))
         var after: ContactCursor?
         if let cursor {
@@ -383,12 +464,28 @@ public final class SQLiteStore: MessageStore {
         return try await pool.read { db in
             // Latest activity first; contacts with no message yet come last. The cursor is the last
             // row's (activity, id), so pages stay stable while new messages arrive.
-            var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts"
+            var conditions: [String] = []
             var arguments: StatementArguments = []
             if let after = afterCursor {
-                sql += " WHERE (COALESCE(last_message_at, -1) < ?) OR (COALESCE(last_message_at, -1) = ? AND id < ?)"
-                arguments = [after.activity, after.activity, after.id]
+                conditions.append("((COALESCE(last_message_at, -1) < ?) OR (COALESCE(last_message_at, -1) = ? AND id < ?))")
+                _ = arguments.append(contentsOf: [after.activity, after.activity, after.id])
             }
+            if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
+                let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+                conditions.append("(name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\')")
+                _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+            }
+            if let tag = filter.tag {
+                conditions.append("EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag = ?)")
+                _ = arguments.append(contentsOf: [tag])
+            }
+            if let channel = filter.channel {
+                conditions.append("EXISTS (SELECT 1 FROM contact_channels cc WHERE cc.contact_id = contacts.id AND cc.channel = ?)")
+                _ = arguments.append(contentsOf: [channel.rawValue])
+            }
+            var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts"
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             sql += " ORDER BY COALESCE(last_message_at, -1) DESC, id DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
@@ -559,7 +656,9 @@ public final class SQLiteStore: MessageStore {
             id: row["id"], name: row["name"], photoUrl: row["photo_url"], phone: row["phone"],
             botEnabled: row["bot_enabled"], lastMessageAt: lastMessageAt.map(Timestamp.date(millis:)),
             lastChannel: lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
-            subscriptions: subscriptions, rcs: rcs, facebook: facebook, attributes: attributes)
+            subscriptions: subscriptions, rcs: rcs, facebook: facebook, attributes: attributes,
+            tags: try String.fetchAll(
+                db.cachedStatement(sql: "SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY tag COLLATE NOCASE"), arguments: [id]))
     }
 
     static func message(from row: Row) throws -> Message? {

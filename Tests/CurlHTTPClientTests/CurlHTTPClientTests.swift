@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -22,7 +24,7 @@ struct CurlHTTPClientTests {
             return Response(status: .created, headers: headers, body: .init(byteBuffer: buffer))
         }
         router.get("slow") { _, _ -> String in
-            try await Task.sleep(nanoseconds: 2_000_000_000)
+            try await Task.sleep(nanoseconds: 800_000_000)
             return "late"
         }
         router.get("large") { _, _ -> String in String(repeating: "x", count: 200_000) }
@@ -33,8 +35,10 @@ struct CurlHTTPClientTests {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
+        // Stopped gracefully, so handlers still sleeping in /slow finish before the server goes.
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await serviceGroup.run() }
             var bound: Int?
             for _ in 0..<500 where bound == nil {
                 try await Task.sleep(nanoseconds: 10_000_000)
@@ -42,8 +46,16 @@ struct CurlHTTPClientTests {
             }
             let client = CurlHTTPClient(configuration: .init(maxConnectionsPerHost: 8, maxResponseBytes: 100_000))
             defer { client.shutdown() }
-            try await body("http://127.0.0.1:\(try #require(bound))", client)
-            group.cancelAll()
+            let outcome: Result<Void, any Error>
+            do {
+                try await body("http://127.0.0.1:\(try #require(bound))", client)
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try outcome.get()
         }
     }
 

@@ -53,8 +53,11 @@ struct TestEnvironment: Sendable {
         let simulatorPort = PortBox()
         let simulatorApp = simulator.buildApplication { channel in simulatorPort.set(channel.localAddress?.port ?? -1) }
 
+        // Both servers stop gracefully at the end (in-flight requests finish first), as in production:
+        // cancelling them mid-request would test NIO's teardown, not ours.
+        let simulatorGroup = ServiceGroup(configuration: .init(services: [simulatorApp], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await simulatorApp.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await simulatorGroup.run() }
             let simPort = try await simulatorPort.value()
 
             var configuration = GatewayConfiguration()
@@ -92,7 +95,8 @@ struct TestEnvironment: Sendable {
             let gateway = try Gateway(configuration: configuration, logger: logger, now: { clock.now() })
             let gatewayPort = PortBox()
             let gatewayApp = gateway.buildApplication { channel in gatewayPort.set(channel.localAddress?.port ?? -1) }
-            group.addTask { try await gatewayApp.runService(gracefulShutdownSignals: []) }
+            let gatewayGroup = ServiceGroup(configuration: .init(services: [gatewayApp], logger: logger))
+            group.addTask { try await gatewayGroup.run() }
             let port = try await gatewayPort.value()
 
             let client = CurlHTTPClient()
@@ -103,13 +107,17 @@ struct TestEnvironment: Sendable {
                 databasePath: configuration.sqlitePath!, client: client,
                 sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: publicURL, accounts: accounts, client: client),
                 clock: clock)
+            let outcome: Result<Void, any Error>
             do {
                 try await body(environment)
+                outcome = .success(())
             } catch {
-                group.cancelAll()
-                throw error
+                outcome = .failure(error)
             }
-            group.cancelAll()
+            await gatewayGroup.triggerGracefulShutdown()
+            await simulatorGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try outcome.get()
         }
     }
 

@@ -1,0 +1,46 @@
+import Foundation
+import SwitchboardCore
+import Synchronization
+
+/// Live updates for the console (`GET /api/v1/events`): message created, status changed, contact changed.
+public struct GatewayEvent: Encodable, Sendable {
+    public enum Kind: String, Encodable, Sendable {
+        case messageCreated = "message.created"
+        case messageStatus = "message.status"
+        case contactChanged = "contact.changed"
+    }
+    public var type: Kind
+    public var message: Message?
+    public var contact: Contact?
+
+    public static func created(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageCreated, message: message) }
+    public static func status(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageStatus, message: message) }
+    public static func changed(_ contact: Contact) -> GatewayEvent { GatewayEvent(type: .contactChanged, contact: contact) }
+}
+
+/// Fans events out to the open event streams. Publishing with nobody listening costs nothing, and
+/// a slow listener loses its oldest events rather than holding anyone up.
+public final class EventBus: Sendable {
+    private let subscribers = Mutex<[UUID: AsyncStream<GatewayEvent>.Continuation]>([:])
+
+    public init() {}
+
+    /// Whether anyone listens (so callers can skip reading what only listeners need).
+    public var hasSubscribers: Bool { subscribers.withLock { !$0.isEmpty } }
+
+    public func publish(_ event: GatewayEvent) {
+        let targets = subscribers.withLock { Array($0.values) }
+        for continuation in targets { continuation.yield(event) }
+    }
+
+    /// A stream of every event from now on; it ends when the caller stops iterating.
+    public func subscribe() -> AsyncStream<GatewayEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .bufferingNewest(1000))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        subscribers.withLock { $0[id] = continuation }
+        return stream
+    }
+}
