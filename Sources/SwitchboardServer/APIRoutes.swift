@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ServiceLifecycle
 import HTTPTypes
 import Logging
 import Hummingbird
@@ -144,7 +145,7 @@ struct APIRoutes: Sendable {
             return try await contactResponse(try await store.unassignTag(contactId: id, tag: name), id: id)
         }
         api.get("events") { _, _ in
-            let stream = events.subscribe()
+            let (stream, end) = events.subscribe()
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
@@ -152,9 +153,14 @@ struct APIRoutes: Sendable {
                 // A comment first, so clients know the stream is open; then one event per change.
                 try await writer.write(ByteBuffer(string: ": switchboard events\n\n"))
                 let encoder = GatewayJSON.encoder()
-                for await event in stream {
-                    let data = String(decoding: try encoder.encode(event), as: UTF8.self)
-                    try await writer.write(ByteBuffer(string: "event: \(event.type.rawValue)\ndata: \(data)\n\n"))
+                // The stream ends when the gateway shuts down, so open consoles do not hold it up.
+                try await withGracefulShutdownHandler {
+                    for await event in stream {
+                        let data = String(decoding: try encoder.encode(event), as: UTF8.self)
+                        try await writer.write(ByteBuffer(string: "event: \(event.type.rawValue)\ndata: \(data)\n\n"))
+                    }
+                } onGracefulShutdown: {
+                    end()
                 }
                 try await writer.finish(nil)
             })

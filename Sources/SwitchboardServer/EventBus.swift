@@ -33,14 +33,15 @@ public final class EventBus: Sendable {
         for continuation in targets { continuation.yield(event) }
     }
 
-    /// A stream of every event from now on; it ends when the caller stops iterating.
-    public func subscribe() -> AsyncStream<GatewayEvent> {
+    /// A stream of every event from now on, and a way to end it (on shutdown); it also ends when
+    /// the caller stops iterating.
+    public func subscribe() -> (events: AsyncStream<GatewayEvent>, end: @Sendable () -> Void) {
         let id = UUID()
         let (stream, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .bufferingNewest(1000))
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }
         subscribers.withLock { $0[id] = continuation }
-        return stream
+        return (stream, { continuation.finish() })
     }
 }
