@@ -200,7 +200,11 @@ struct APIRoutes: Sendable {
     /// every message (docs/outbound.md): refused early when it could not go out.
     func sendAgentReply(_ request: Request, contactId: String, context: GatewayRequestContext) async throws -> Response {
         struct Body: Decodable {
-            struct Author: Decodable { var name: String? }
+            struct Author: Decodable {
+                var name: String?
+                /// `agent` (the default) or `bot` (an external bot answering later).
+                var kind: String?
+            }
             var channel: String?
             var content: Content
             var author: Author?
@@ -250,9 +254,15 @@ struct APIRoutes: Sendable {
             now: now(), windowOpenUntil: contact.facebook?.windowOpenUntil, author: .agent, allowHumanAgentTag: allowHumanAgentTag) == .refused {
             throw GatewayError(.conflict, code: OutboundPolicy.outsideWindow.code, message: OutboundPolicy.outsideWindow.message)
         }
+        let authorKind: Message.Author.Kind
+        switch body.author?.kind ?? "agent" {
+        case "agent": authorKind = .agent
+        case "bot": authorKind = .bot
+        default: throw GatewayError(.unprocessableContent, code: "invalid_author", message: "author.kind is agent or bot")
+        }
         let message = try await store.enqueueOutbound(
             contactId: contact.id, channel: channel, recipient: recipient, content: body.content,
-            author: Message.Author(kind: .agent, name: body.author?.name), at: now())
+            author: Message.Author(kind: authorKind, name: body.author?.name), at: now())
         context.logger.info("agent reply queued", metadata: [
             "message_id": "\(message.id)", "contact_id": "\(contact.id)", "channel": "\(channel.rawValue)",
         ])

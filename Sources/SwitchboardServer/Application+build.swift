@@ -22,6 +22,7 @@ public struct Gateway: Sendable {
     public let webChat: WebChatHub
     public let rcsCapabilities: RCSCapabilityTable
     public let events: EventBus
+    public let remoteBot: RemoteBotDispatcher?
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
@@ -56,13 +57,22 @@ public struct Gateway: Sendable {
         let bot: (any Bot)?
         switch configuration.bot.kind {
         case .echo: bot = EchoBot()
-        case .none: bot = nil
+        case .none, .http: bot = nil
         case .flow: bot = try FlowBot(flows: try Flow.loadDirectory(configuration.bot.flowsDirectory), defaultFlow: configuration.bot.flow)
         }
         let policy = InboundPolicy(
             stopConfirmation: configuration.optOut.stopConfirmation, startConfirmation: configuration.optOut.startConfirmation,
-            helpText: configuration.optOut.helpText)
-        self.pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, events: events, now: now)
+            helpText: configuration.optOut.helpText, remoteBot: configuration.bot.kind == .http)
+        let (store, client, outbox, events) = (store, client, outbox, events)
+        let remoteBot: RemoteBotDispatcher? = configuration.bot.kind == .http ? configuration.bot.http.map {
+            RemoteBotDispatcher(store: store, client: client, settings: $0, outbox: outbox, events: events, logger: logger, now: now)
+        } : nil
+        self.remoteBot = remoteBot
+        var pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, events: events, now: now)
+        if let remoteBot {
+            pipeline.remoteBotWake = { @Sendable in remoteBot.wake() }
+        }
+        self.pipeline = pipeline
         self.now = now
     }
 
@@ -130,7 +140,7 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-            services: [HTTPClientService(client: client), outbox],
+            services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? []),
             onServerRunning: onServerRunning,
             logger: logger)
     }

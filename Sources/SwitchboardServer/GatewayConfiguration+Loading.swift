@@ -49,10 +49,13 @@ extension GatewayConfiguration {
         }
         if let value = env["SWITCHBOARD_BOT"] {
             if let kind = BotSettings.Kind(rawValue: value) { bot.kind = kind } else {
-                problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, flow, none")
+                problems.append("SWITCHBOARD_BOT: '\(value)' is not one of echo, flow, http, none")
             }
         }
         if let value = env["SWITCHBOARD_BOT_FLOW"] { bot.flow = value }
+        if let url = env["SWITCHBOARD_BOT_URL"] {
+            bot.http = RemoteBotSettings(url: url, secret: env["SWITCHBOARD_BOT_SECRET"] ?? bot.http?.secret ?? "")
+        }
         if let value = env["SWITCHBOARD_WEBCHAT_SECRET"] { webchat.secret = value }
         let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
         if twilioKeys.contains(where: { env[$0] != nil }) {
@@ -101,6 +104,18 @@ extension GatewayConfiguration {
         }
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
             problems.append("publicURL: '\(publicURL)' must start with http:// or https://")
+        }
+        if bot.kind == .http {
+            if let http = bot.http {
+                if !(http.url.hasPrefix("http://") || http.url.hasPrefix("https://")) {
+                    problems.append("bot.http.url (SWITCHBOARD_BOT_URL): '\(http.url)' must start with http:// or https://")
+                }
+                if http.secret.count < 16 { problems.append("bot.http.secret (SWITCHBOARD_BOT_SECRET): use at least 16 characters") }
+                if http.timeoutMilliseconds < 100 { problems.append("bot.http.timeoutMilliseconds: must be at least 100") }
+                if http.maxAttempts < 1 { problems.append("bot.http.maxAttempts: must be at least 1") }
+            } else {
+                problems.append("bot.kind http needs bot.http {url, secret} (or SWITCHBOARD_BOT_URL and SWITCHBOARD_BOT_SECRET)")
+            }
         }
         if webchat.sessionLifetimeSeconds < 60 { problems.append("webchat.sessionLifetimeSeconds: must be at least 60") }
         if let secret = webchat.secret, secret.count < 16 { problems.append("webchat.secret: use at least 16 characters") }

@@ -36,6 +36,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             case echo
             /// The built-in flows of `flowsDirectory`, starting contacts on `flow`.
             case flow
+            /// An external bot over HTTP (`http`).
+            case http
             /// No bot: inbound messages wait for agents.
             case none
         }
@@ -43,6 +45,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         /// The flow new conversations start (bot kind `flow`).
         public var flow: String = "welcome"
         public var flowsDirectory: String = "Config/flows"
+        /// Bot kind `http`: where and how to call it.
+        public var http: RemoteBotSettings?
         public init(kind: Kind = .echo) { self.kind = kind }
 
         public init(from decoder: any Decoder) throws {
@@ -50,6 +54,30 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .echo
             flow = try c.decodeIfPresent(String.self, forKey: .flow) ?? "welcome"
             flowsDirectory = try c.decodeIfPresent(String.self, forKey: .flowsDirectory) ?? "Config/flows"
+            http = try c.decodeIfPresent(RemoteBotSettings.self, forKey: .http)
+        }
+    }
+
+    /// The external bot's URL, the HMAC key of its signature header, and the call's limits.
+    public struct RemoteBotSettings: Codable, Sendable, Equatable {
+        public var url: String
+        public var secret: String
+        public var timeoutMilliseconds: Int = 5_000
+        public var maxAttempts: Int = 3
+
+        public init(url: String, secret: String, timeoutMilliseconds: Int = 5_000, maxAttempts: Int = 3) {
+            self.url = url
+            self.secret = secret
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.maxAttempts = maxAttempts
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decode(String.self, forKey: .url)
+            secret = try c.decode(String.self, forKey: .secret)
+            timeoutMilliseconds = try c.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 5_000
+            maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? 3
         }
     }
 

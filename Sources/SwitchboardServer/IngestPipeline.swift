@@ -11,6 +11,8 @@ public struct IngestPipeline: Sendable {
     let policy: InboundPolicy
     let outbox: OutboxWorker
     let events: EventBus
+    /// Woken when messages are queued for the external bot.
+    var remoteBotWake: (@Sendable () -> Void)?
     let now: @Sendable () -> Date
 
     public init(
@@ -57,6 +59,7 @@ public struct IngestPipeline: Sendable {
             }
         }
         if queuedReplies { outbox.wake() }
+        if policy.remoteBot { remoteBotWake?() }
     }
 
     /// Stores one inbound message (and queues its bot replies) and says what became of it; the

@@ -55,6 +55,13 @@ public protocol MessageStore: Sendable {
     /// Tags a contact, adding the tag to the catalogue when new.
     func assignTag(contactId: String, tag: String, at now: Date) async throws -> Contact?
     func unassignTag(contactId: String, tag: String) async throws -> Contact?
+    /// Takes up to `limit` inbound messages due for the external bot, leased for `lease` seconds.
+    func claimBotDeliveries(limit: Int, now: Date, lease: Double) async throws -> [BotDelivery]
+    /// Applies the external bot's answer to a delivered message (replies queued, effects applied)
+    /// and removes the delivery, in one transaction; returns the queued replies.
+    func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message]
+    /// Schedules another attempt, or with nil gives up on the delivery (the message stays stored).
+    func retryBotDelivery(messageId: String, notBefore: Date?, error: String) async throws
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
 }
@@ -68,11 +75,14 @@ public struct InboundPolicy: Sendable, Equatable {
     public var startConfirmation: String?
     /// Sent after HELP or INFO.
     public var helpText: String?
+    /// Queue the message for the external (HTTP) bot when the contact's bot is on.
+    public var remoteBot: Bool
 
-    public init(stopConfirmation: String? = nil, startConfirmation: String? = nil, helpText: String? = nil) {
+    public init(stopConfirmation: String? = nil, startConfirmation: String? = nil, helpText: String? = nil, remoteBot: Bool = false) {
         self.stopConfirmation = stopConfirmation
         self.startConfirmation = startConfirmation
         self.helpText = helpText
+        self.remoteBot = remoteBot
     }
 }
 
@@ -178,4 +188,12 @@ public struct RCSCapabilityRecord: Sendable, Equatable, Codable {
         self.checkedAt = checkedAt
         self.source = source
     }
+}
+
+/// An inbound message to post to the external bot, with its contact as it is now.
+public struct BotDelivery: Sendable, Equatable {
+    public var message: Message
+    public var contact: Contact
+    /// Attempts made before this one.
+    public var previousAttempts: Int
 }

@@ -130,6 +130,20 @@ enum SwitchboardMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6-remote-bot-deliveries") { db in
+            // Inbound messages waiting to be posted to an external (HTTP) bot; like the outbox, a row
+            // is leased by pushing next_attempt_at forward while a call is in flight.
+            try db.execute(sql: """
+                CREATE TABLE bot_deliveries (
+                    message_id TEXT PRIMARY KEY NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+                    contact_id TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX bot_deliveries_due ON bot_deliveries(next_attempt_at);
+                """)
+        }
         return migrator
     }
 }

@@ -95,6 +95,13 @@ public final class SQLiteStore: MessageStore {
                     break
                 }
             }
+            if policy.remoteBot {
+                try db.cachedStatement(sql: """
+                    INSERT INTO bot_deliveries (message_id, contact_id, next_attempt_at)
+                    SELECT ?, id, ? FROM contacts WHERE id = ? AND bot_enabled = 1
+                    """).execute(arguments: [message.id, nowMillis, contactId])
+                return .stored(message: message, contact: nil, replies: replies)
+            }
             // The contact is read only for a bot; storing alone stays a handful of statements.
             guard let bot, let contact = try Self.loadContact(db, id: contactId), contact.botEnabled else {
                 return .stored(message: message, contact: nil, replies: replies)
@@ -599,6 +606,62 @@ public final class SQLiteStore: MessageStore {
                         checked_at = excluded.checked_at, source = excluded.source
                     """,
                 arguments: [record.phone, record.capable, features, Timestamp.millis(record.checkedAt), record.source])
+        }
+    }
+
+    public func claimBotDeliveries(limit: Int, now: Date, lease: Double) async throws -> [BotDelivery] {
+        let nowMillis = Timestamp.millis(now)
+        let leaseEnd = nowMillis + Int64(lease * 1000)
+        return try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT message_id, attempts FROM bot_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+                arguments: [nowMillis, limit])
+            var deliveries: [BotDelivery] = []
+            for row in rows {
+                let id: String = row["message_id"]
+                try db.execute(
+                    sql: "UPDATE bot_deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE message_id = ?",
+                    arguments: [leaseEnd, id])
+                guard let messageRow = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]),
+                      let message = try Self.message(from: messageRow),
+                      let contact = try Self.loadContact(db, id: message.contactId)
+                else { continue }
+                deliveries.append(BotDelivery(message: message, contact: contact, previousAttempts: row["attempts"]))
+            }
+            return deliveries
+        }
+    }
+
+    public func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message] {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM bot_deliveries WHERE message_id = ?", arguments: [delivery.message.id])
+            guard let turn, let contact = try Self.loadContact(db, id: delivery.contact.id), contact.botEnabled else { return [] }
+            let channel = delivery.message.channel
+            guard let recipient = contact.channels.first(where: { $0.channel == channel })?.address else { return [] }
+            var replies: [Message] = []
+            if contact.subscriptions[channel.rawValue] != false {
+                for content in turn.replies where !content.isEmpty {
+                    replies.append(try Self.enqueue(
+                        db, contactId: contact.id, channel: channel, recipient: recipient, content: content,
+                        author: .init(kind: .bot), now: now))
+                }
+            } else if !turn.replies.isEmpty {
+                StoreMetrics.droppedBotReplies(reason: "unsubscribed")
+            }
+            try Self.apply(turn.effects, to: contact.id, channel: channel, db: db, now: now)
+            return replies
+        }
+    }
+
+    public func retryBotDelivery(messageId: String, notBefore: Date?, error: String) async throws {
+        try await writer.write { db in
+            if let notBefore {
+                try db.execute(
+                    sql: "UPDATE bot_deliveries SET next_attempt_at = ?, last_error = ? WHERE message_id = ?",
+                    arguments: [Timestamp.millis(notBefore), error, messageId])
+            } else {
+                try db.execute(sql: "DELETE FROM bot_deliveries WHERE message_id = ?", arguments: [messageId])
+            }
         }
     }
 

@@ -1,0 +1,124 @@
+import CurlHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardSimulator
+import SwitchboardStorage
+import Synchronization
+import Testing
+
+/// An external bot on a loopback server of the test's own.
+@Suite("External HTTP bot")
+struct RemoteBotTests {
+    static let secret = "a-bot-secret-of-length"
+
+    /// Runs a bot server whose answer `reply` decides, and `body` with its URL; records what it got.
+    func withBot(
+        delayMilliseconds: Int = 0, _ reply: @escaping @Sendable ([String: Any]) -> (Int, String),
+        _ body: @Sendable (String, BotLog) async throws -> Void
+    ) async throws {
+        let log = BotLog()
+        let router = Router()
+        router.post("bot") { request, _ -> Response in
+            var request = request
+            let bytes = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+            let signature = request.headers[HTTPField.Name("X-Switchboard-Signature")!] ?? ""
+            log.record(valid: signature == "sha256=" + HMACSignature.sha256Hex(key: Self.secret, message: bytes))
+            if delayMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(delayMilliseconds) * 1_000_000) }
+            let json = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
+            let (status, text) = reply(json)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let port = Mutex<Int?>(nil)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "bot")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var bound: Int?
+            for _ in 0..<500 where bound == nil {
+                try await Task.sleep(nanoseconds: 10_000_000)
+                bound = port.withLock { $0 }
+            }
+            let outcome: Result<Void, any Error>
+            do {
+                try await body("http://127.0.0.1:\(try #require(bound))/bot", log)
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            try outcome.get()
+        }
+    }
+
+    final class BotLog: Sendable {
+        private let calls = Mutex<[Bool]>([])
+        func record(valid: Bool) { calls.withLock { $0.append(valid) } }
+        var signatures: [Bool] { calls.withLock { $0 } }
+    }
+
+    func configure(_ url: String, timeout: Int = 2_000, attempts: Int = 3) -> @Sendable (inout GatewayConfiguration) -> Void {
+        { configuration in
+            configuration.bot.kind = .http
+            configuration.bot.http = .init(url: url, secret: Self.secret, timeoutMilliseconds: timeout, maxAttempts: attempts)
+        }
+    }
+
+    @Test("the bot gets the signed message and contact; its replies, attributes, tags and handoff are applied")
+    func answers() async throws {
+        try await withBot({ json in
+            let text = ((json["message"] as? [String: Any])?["content"] as? [String: Any])?["text"] as? String ?? ""
+            let phone = (json["contact"] as? [String: Any])?["phone"] as? String ?? ""
+            return (200, #"{"replies":[{"text":"Bot heard \#(text) from \#(phone)"}],"attributes":{"intent":"greeting"},"tags":["bot-seen"],"handoff":true}"#)
+        }) { url, log in
+            try await TestEnvironment.with(configure: configure(url)) { (env: TestEnvironment) async throws in
+                _ = try await env.sender.sendSMS(from: "+15551234000", text: "hello bot")
+                try await eventually("the bot's reply is sent") {
+                    await env.providerRequests().contains { $0.formValue("Body") == "Bot heard hello bot from +15551234000" }
+                }
+                #expect(log.signatures == [true])
+                let contact = try await env.firstContact()
+                #expect(contact.attributes["intent"] == "greeting")
+                #expect(contact.tags == ["bot-seen"])
+                #expect(contact.botEnabled == false)
+                #expect(try await env.count("bot_deliveries") == 0)
+            }
+        }
+    }
+
+    @Test("a bot that answers 202 replies later through the API as author bot")
+    func repliesLater() async throws {
+        try await withBot({ _ in (202, "") }) { url, _ in
+            try await TestEnvironment.with(configure: configure(url)) { (env: TestEnvironment) async throws in
+                _ = try await env.sender.sendSMS(from: "+15551234001", text: "question")
+                try await eventually("delivered to the bot") { try await env.count("bot_deliveries") == 0 }
+                let contact = try await env.firstContact()
+                let response = try await env.api(
+                    "POST", "/api/v1/contacts/\(contact.id)/messages", body: #"{"content":{"text":"Later answer"},"author":{"kind":"bot"}}"#)
+                #expect(response.status == 202)
+                #expect(((try response.json())["author"] as? [String: Any])?["kind"] as? String == "bot")
+            }
+        }
+    }
+
+    @Test("a slow bot times out: retried, then given up, and the inbound message stays stored")
+    func slowBot() async throws {
+        try await withBot(delayMilliseconds: 800, { _ in (200, #"{"replies":[{"text":"too late"}]}"#) }) { url, log in
+            try await TestEnvironment.with(configure: configure(url, timeout: 200, attempts: 2)) { (env: TestEnvironment) async throws in
+                _ = try await env.sender.sendSMS(from: "+15551234002", text: "anyone?")
+                try await eventually("given up") { try await env.count("bot_deliveries") == 0 && log.signatures.count == 2 }
+                #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
+                #expect(try await env.count("messages", where: "direction = 'outbound'") == 0)
+            }
+        }
+    }
+}
