@@ -9,12 +9,32 @@ struct RBMEnvelope: Decodable {
         var data: String?
         var messageId: String?
         var publishTime: String?
+
+        enum CodingKeys: String, CodingKey { case data, messageId, publishTime }
+
+        // Only `data` matters; other fields of an unexpected type do not make the push unreadable.
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            data = try? c.decode(String.self, forKey: .data)
+            messageId = try? c.decode(String.self, forKey: .messageId)
+            publishTime = try? c.decode(String.self, forKey: .publishTime)
+        }
     }
     var message: PubSubMessage?
     var subscription: String?
     // The setup handshake.
     var clientToken: String?
     var secret: String?
+
+    enum CodingKeys: String, CodingKey { case message, subscription, clientToken, secret }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        message = try? c.decode(PubSubMessage.self, forKey: .message)
+        subscription = try? c.decode(String.self, forKey: .subscription)
+        clientToken = try? c.decode(String.self, forKey: .clientToken)
+        secret = try? c.decode(String.self, forKey: .secret)
+    }
 }
 
 /// A UserMessage or a UserEvent (the decoded `message.data`).

@@ -183,6 +183,8 @@ struct APIRoutes: Sendable {
             switch await rcsCapabilities.capability(of: phone, now: now()) {
             case .known(let record):
                 return try jsonResponse(record)
+            case .unknown(let error) where error.code == "channel_disabled":
+                throw GatewayError(.notFound, code: error.code, message: "the rcs channel is not configured, and no static entry covers \(phone)")
             case .unknown(let error):
                 throw GatewayError(.serviceUnavailable, code: error.code, message: "the capability is not known now: \(error.message)")
             }

@@ -89,7 +89,8 @@ public struct Gateway: Sendable {
     /// The router with every route of the gateway.
     public func buildRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: JSONErrorMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
         router.get("readyz") { _, _ in
@@ -110,11 +111,25 @@ public struct Gateway: Sendable {
         webhooks.addPost("webhooks/messenger", channel: .messenger, adapter: messenger, to: router)
         let rbm = configuration.rbmSettings.map { RBMAdapter(settings: $0) }
         webhooks.addRBM(adapter: rbm, to: router)
-        if configuration.webchat.enabled { webChatRoutes.addSessions(to: router) }
+        if configuration.webchat.enabled {
+            webChatRoutes.addSessions(to: router)
+            // Without the upgrade headers, the socket's URL is still known: say what it wants.
+            let tokens = webChatTokens
+            router.get("webchat/ws") { request, _ -> Response in
+                guard let token = request.uri.queryParameters["token"], tokens.visitor(for: String(token), now: Date()) != nil else {
+                    throw GatewayError(.unauthorized, code: "invalid_session", message: "a valid visitor token is required (POST /webchat/sessions)")
+                }
+                var refusal = GatewayError(
+                    .upgradeRequired, code: "upgrade_required", message: "GET /webchat/ws is a WebSocket (docs/webchat-protocol.md)")
+                refusal.headers[.upgrade] = "websocket"
+                throw refusal
+            }
+        }
         APIRoutes(
             store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, enabledChannels: Set(enabledChannels),
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
         ).add(to: router, apiToken: configuration.apiToken)
+        routes.fill(from: router)
         return router
     }
 

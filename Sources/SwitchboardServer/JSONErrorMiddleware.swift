@@ -7,12 +7,22 @@ import Logging
 /// Hummingbird's (unknown route, body too large) mapped to a code, anything else as a 500 whose
 /// details stay in the log.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes, to tell "no such path" (404) from "not with this method" (405).
+    var routes: RouteTable? = nil
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as GatewayError {
             throw error
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = routes?.methods(for: request.uri.path), !allowed.isEmpty {
+                var refusal = GatewayError(
+                    .methodNotAllowed, code: "method_not_allowed",
+                    message: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
+                refusal.headers[.allow] = allowed.joined(separator: ", ")
+                throw refusal
+            }
             throw Self.translate(status: error.status, message: error.body, request: request)
         } catch let error as any HTTPResponseError {
             // Hummingbird's and NIO's own errors (NIOTooManyBytesError is a 413).

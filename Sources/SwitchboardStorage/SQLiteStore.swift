@@ -761,7 +761,9 @@ struct ContactCursor {
 
     init?(encoded: String) {
         let parts = encoded.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let activity = Int64(parts[0]) else { return nil }
+        guard parts.count == 2, let activity = Int64(parts[0]),
+              parts[1].hasPrefix(SortableID.contactPrefix), parts[1].count == SortableID.contactPrefix.count + 26
+        else { return nil }
         self.activity = activity
         self.id = String(parts[1])
     }
