@@ -107,6 +107,19 @@ struct APIRoutes: Sendable {
             return try await contactResponse(
                 try await store.setSubscription(contactId: id, channel: channel, subscribed: subscribed, at: now()), id: id)
         }
+        api.post("contacts/:id/merge") { request, context in
+            let id = try context.parameters.require("id")
+            guard let from = try await Self.jsonObject(request)["from"] as? String else {
+                throw GatewayError(.unprocessableContent, code: "invalid_merge", message: "send {\"from\": \"ct_...\"}")
+            }
+            guard from != id else {
+                throw GatewayError(.unprocessableContent, code: "invalid_merge", message: "a contact cannot be merged into itself")
+            }
+            guard let merged = try await store.mergeContact(from, into: id, at: now()) else {
+                throw GatewayError(.notFound, code: "contact_not_found", message: "no contact \(id) or \(from)")
+            }
+            return try await contactResponse(merged, id: id)
+        }
         api.get("tags") { _, _ in
             struct Tags: Encodable { var items: [TagCount] }
             return try jsonResponse(Tags(items: try await store.tags()))

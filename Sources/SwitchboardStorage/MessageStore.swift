@@ -46,6 +46,9 @@ public protocol MessageStore: Sendable {
     /// Sets (or with nil removes) a custom attribute; nil when there is no such contact.
     func setAttribute(contactId: String, name: String, value: String?, at now: Date) async throws -> Contact?
     func setSubscription(contactId: String, channel: Channel, subscribed: Bool, at now: Date) async throws -> Contact?
+    /// Moves everything of contact `sourceId` (channels, messages, tags, attributes it lacks) to
+    /// `targetId` and deletes the source; nil when either does not exist.
+    func mergeContact(_ sourceId: String, into targetId: String, at now: Date) async throws -> Contact?
     /// The tag catalogue with counts.
     func tags() async throws -> [TagCount]
     /// Adds a tag to the catalogue; false when it exists.

@@ -39,6 +39,42 @@ extension SQLiteStore {
         }
     }
 
+    public func mergeContact(_ sourceId: String, into targetId: String, at now: Date) async throws -> Contact? {
+        let nowMillis = Timestamp.millis(now)
+        return try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM contacts WHERE id = ?", arguments: [targetId]) != nil,
+                  try Bool.fetchOne(db, sql: "SELECT 1 FROM contacts WHERE id = ?", arguments: [sourceId]) != nil
+            else { return nil }
+            let both: StatementArguments = [targetId, sourceId]
+            try db.execute(sql: "UPDATE contact_channels SET contact_id = ? WHERE contact_id = ?", arguments: both)
+            try db.execute(sql: "UPDATE messages SET contact_id = ? WHERE contact_id = ?", arguments: both)
+            try db.execute(sql: "UPDATE bot_deliveries SET contact_id = ? WHERE contact_id = ?", arguments: both)
+            try db.execute(sql: """
+                INSERT INTO contact_tags (contact_id, tag) SELECT ?, tag FROM contact_tags WHERE contact_id = ? ON CONFLICT DO NOTHING
+                """, arguments: both)
+            // The target's own choices win; the source fills what the target lacks.
+            try db.execute(sql: """
+                INSERT INTO subscriptions (contact_id, channel, subscribed, updated_at)
+                SELECT ?, channel, subscribed, updated_at FROM subscriptions WHERE contact_id = ? ON CONFLICT DO NOTHING
+                """, arguments: both)
+            try db.execute(sql: """
+                UPDATE contacts SET
+                    attributes = json_patch((SELECT attributes FROM contacts WHERE id = :source), attributes),
+                    name = COALESCE(name, (SELECT name FROM contacts WHERE id = :source)),
+                    photo_url = COALESCE(photo_url, (SELECT photo_url FROM contacts WHERE id = :source)),
+                    phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = :source)),
+                    last_channel = CASE WHEN COALESCE((SELECT last_message_at FROM contacts WHERE id = :source), -1) > COALESCE(last_message_at, -1)
+                        THEN (SELECT last_channel FROM contacts WHERE id = :source) ELSE last_channel END,
+                    last_message_at = MAX(COALESCE(last_message_at, -1), COALESCE((SELECT last_message_at FROM contacts WHERE id = :source), -1)),
+                    updated_at = :now
+                WHERE id = :target
+                """, arguments: ["source": sourceId, "target": targetId, "now": nowMillis])
+            try db.execute(sql: "UPDATE contacts SET last_message_at = NULL WHERE id = ? AND last_message_at = -1", arguments: [targetId])
+            try db.execute(sql: "DELETE FROM contacts WHERE id = ?", arguments: [sourceId])
+            return try Self.loadContact(db, id: targetId)
+        }
+    }
+
     public func tags() async throws -> [TagCount] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """

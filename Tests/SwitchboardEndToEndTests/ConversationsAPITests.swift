@@ -174,3 +174,34 @@ final class SSEReader: @unchecked Sendable {
         return String(decoding: received, as: UTF8.self)
     }
 }
+
+@Suite("Contact merge")
+struct ContactMergeTests {
+    @Test("a Messenger contact and a web-chat visitor become one contact with both trails")
+    func merge() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = GatewayConfiguration.BotSettings.Kind.none }) { (env: TestEnvironment) async throws in
+            _ = try await env.sender.sendMessenger(psid: "PSID-M", text: "from messenger")
+            let messenger = try await env.firstContact()
+            _ = try await env.api("PUT", "/api/v1/contacts/\(messenger.id)/attributes/order_id", body: #"{"value":"A-1"}"#)
+            _ = try await env.api("PUT", "/api/v1/contacts/\(messenger.id)/tags/vip")
+            _ = try await env.sender.sendSMS(from: "+15551235000", text: "from sms")
+            let sms = try await env.firstContact()
+            _ = try await env.api("PATCH", "/api/v1/contacts/\(sms.id)", body: #"{"name":"Ada"}"#)
+            let response = try await env.api("POST", "/api/v1/contacts/\(sms.id)/merge", body: #"{"from":"\#(messenger.id)"}"#)
+            #expect(response.status == 200)
+            let merged = try #require(try await env.gateway.store.contact(id: sms.id))
+            #expect(Set(merged.channels.map(\.channel)) == [.sms, .messenger])
+            #expect(merged.attributes == ["order_id": "A-1"])
+            #expect(merged.tags == ["vip"])
+            #expect(merged.name == "Ada")
+            #expect(merged.facebook?.psid == "PSID-M")
+            #expect(try await env.gateway.store.messages(contactId: sms.id, limit: 10, before: nil).items.count == 2)
+            #expect(try await env.gateway.store.contact(id: messenger.id) == nil)
+            #expect(try await env.api("POST", "/api/v1/contacts/\(sms.id)/merge", body: #"{"from":"\#(messenger.id)"}"#).status == 404)
+            #expect(try await env.api("POST", "/api/v1/contacts/\(sms.id)/merge", body: #"{"from":"\#(sms.id)"}"#).errorCode == "invalid_merge")
+            // The merged contact keeps receiving on both channels.
+            _ = try await env.sender.sendMessenger(psid: "PSID-M", text: "again")
+            #expect(try await env.count("contacts") == 1)
+        }
+    }
+}
