@@ -26,7 +26,8 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     /// matches; nil when the body is not a handshake.
     public func handshakeSecret(_ request: WebhookRequest) throws(WebhookError) -> String? {
         let envelope = try Self.envelope(request)
-        guard envelope.message == nil, let token = envelope.clientToken, let secret = envelope.secret else { return nil }
+        // A push carries message.data; a body with clientToken and secret and no data is the handshake.
+        guard envelope.message?.data == nil, let token = envelope.clientToken, let secret = envelope.secret else { return nil }
         guard HMACSignature.constantTimeEquals(Array(token.utf8), Array(settings.clientToken.utf8)) else {
             throw .badSignature("clientToken does not match RBM_CLIENT_TOKEN")
         }

@@ -113,7 +113,8 @@ struct APIRoutes: Sendable {
                 throw GatewayError(.unprocessableContent, code: "invalid_merge", message: "send {\"from\": \"ct_...\"}")
             }
             guard from != id else {
-                throw GatewayError(.unprocessableContent, code: "invalid_merge", message: "a contact cannot be merged into itself")
+                guard try await store.contact(id: id) != nil else { throw Self.noContact(id) }
+                throw GatewayError(.conflict, code: "invalid_merge", message: "a contact cannot be merged into itself")
             }
             guard let merged = try await store.mergeContact(from, into: id, at: now()) else {
                 throw GatewayError(.notFound, code: "contact_not_found", message: "no contact \(id) or \(from)")

@@ -24,8 +24,7 @@ public final class OutboxWorker: Service, Sendable {
     private let allowHumanAgentTag: Bool
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let wakeups = Wakeups()
     private let inFlight = Atomic<Int>(0)
     private let events: EventBus?
 
@@ -47,33 +46,26 @@ public final class OutboxWorker: Service, Sendable {
         self.allowHumanAgentTag = allowHumanAgentTag
         self.logger = logger
         self.now = now
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks the worker to look for due rows now (after something was queued).
     public func wake() {
-        wakeupContinuation.yield()
+        wakeups.wake()
     }
 
     /// Runs until graceful shutdown; then stops claiming and lets the sends in flight finish.
     public func run() async {
-        let pollNanoseconds = UInt64(max(0.01, settings.pollIntervalSeconds) * 1_000_000_000)
-        let ticker = Task { [wakeupContinuation] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: pollNanoseconds)
-                wakeupContinuation.yield()
-            }
-        }
+        let ticker = wakeups.tick(every: settings.pollIntervalSeconds)
         defer { ticker.cancel() }
         logger.info("outbox worker started", metadata: ["channels": "\(adapters.keys.map(\.rawValue).sorted())"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                for await _ in wakeups {
+                for await _ in wakeups.stream {
                     await claimAndSend(into: &group)
                 }
             }
-        } onGracefulShutdown: { [wakeupContinuation] in
-            wakeupContinuation.finish()
+        } onGracefulShutdown: { [wakeups] in
+            wakeups.finish()
         }
         logger.info("outbox worker stopped")
     }
@@ -103,7 +95,7 @@ public final class OutboxWorker: Service, Sendable {
                 group.addTask {
                     await self.deliver(item)
                     self.inFlight.subtract(1, ordering: .relaxed)
-                    self.wakeupContinuation.yield()
+                    self.wakeups.wake()
                 }
             }
             // Go round again only while the unpaced claim came back full; paced channels wait for tokens.

@@ -19,8 +19,7 @@ public final class RemoteBotDispatcher: Service, Sendable {
     private let events: EventBus
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let wakeups = Wakeups()
 
     public init(
         store: any MessageStore, client: CurlHTTPClient, settings: GatewayConfiguration.RemoteBotSettings, outbox: OutboxWorker,
@@ -33,24 +32,18 @@ public final class RemoteBotDispatcher: Service, Sendable {
         self.events = events
         self.logger = logger
         self.now = now
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func wake() {
-        wakeupContinuation.yield()
+        wakeups.wake()
     }
 
     public func run() async {
-        let ticker = Task { [wakeupContinuation] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: 250_000_000)
-                wakeupContinuation.yield()
-            }
-        }
+        let ticker = wakeups.tick(every: 0.25)
         defer { ticker.cancel() }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                for await _ in wakeups {
+                for await _ in wakeups.stream {
                     let lease = Double(settings.timeoutMilliseconds) / 1000 * 2 + 30
                     guard let deliveries = try? await store.claimBotDeliveries(limit: 64, now: now(), lease: lease) else { continue }
                     for delivery in deliveries {
@@ -58,8 +51,8 @@ public final class RemoteBotDispatcher: Service, Sendable {
                     }
                 }
             }
-        } onGracefulShutdown: { [wakeupContinuation] in
-            wakeupContinuation.finish()
+        } onGracefulShutdown: { [wakeups] in
+            wakeups.finish()
         }
     }
 

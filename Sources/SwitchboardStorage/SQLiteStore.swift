@@ -504,21 +504,30 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func messages(contactId: String, limit: Int, before: String?) async throws -> Page<Message> {
-        let limit = max(1, min(limit, 200))
-        return try await pool.read { db in
-            var sql = "SELECT * FROM messages WHERE contact_id = ?"
-            var arguments: StatementArguments = [contactId]
-            if let before {
-                sql += " AND id < ?"
-                _ = arguments.append(contentsOf: [before])
-            }
-            sql += " ORDER BY id DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+        try await pool.read { db in
+            let page = try Self.newestMessages(db, where: "contact_id = ?", contactId, limit: limit, before: before)
             // Oldest first within the page; the cursor asks for what came before the page's oldest.
-            return Page(items: page.reversed(), nextCursor: rows.count > limit ? page.last?.id : nil)
+            return Page(items: page.items.reversed(), nextCursor: page.nextCursor)
         }
+    }
+
+    /// Messages matching `condition` (with one `?`), newest first, older than `before`, and the
+    /// cursor for the next (older) page.
+    static func newestMessages(
+        _ db: Database, where condition: String, _ argument: some DatabaseValueConvertible, limit: Int, before: String?
+    ) throws -> Page<Message> {
+        let limit = max(1, min(limit, 200))
+        var sql = "SELECT * FROM messages WHERE \(condition)"
+        var arguments: StatementArguments = [argument]
+        if let before {
+            sql += " AND id < ?"
+            _ = arguments.append(contentsOf: [before])
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        _ = arguments.append(contentsOf: [limit + 1])
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+        return Page(items: page, nextCursor: rows.count > limit ? page.last?.id : nil)
     }
 
     public func messages(contactId: String, after: String, limit: Int) async throws -> [Message] {
@@ -569,19 +578,8 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func messages(status: MessageStatus, limit: Int, before: String?) async throws -> Page<Message> {
-        let limit = max(1, min(limit, 200))
-        return try await pool.read { db in
-            var sql = "SELECT * FROM messages WHERE status = ?"
-            var arguments: StatementArguments = [status.rawValue]
-            if let before {
-                sql += " AND id < ?"
-                _ = arguments.append(contentsOf: [before])
-            }
-            sql += " ORDER BY id DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
-            return Page(items: page, nextCursor: rows.count > limit ? page.last?.id : nil)
+        try await pool.read { db in
+            try Self.newestMessages(db, where: "status = ?", status.rawValue, limit: limit, before: before)
         }
     }
 
