@@ -1,9 +1,11 @@
 import CurlHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardFlows
@@ -32,6 +34,7 @@ public struct Gateway: Sendable {
         guard let path = configuration.sqlitePath else {
             throw ConfigurationError(problems: ["database: only SQLite is supported by this build"])
         }
+        _ = GatewayMetrics.bootstrapped
         self.configuration = configuration
         self.logger = logger
         self.store = try SQLiteStore(path: path, logger: logger)
@@ -92,7 +95,13 @@ public struct Gateway: Sendable {
         let routes = RouteTable()
         router.add(middleware: JSONErrorMiddleware(routes: routes))
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: MetricsMiddleware())
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+        router.get("metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: GatewayMetrics.registry.emitToBuffer())))
+        }
         router.get("readyz") { _, _ in
             do {
                 try await store.checkReadiness()

@@ -68,6 +68,7 @@ public struct IngestPipeline: Sendable {
         let result = try await store.ingest(inbound, at: now(), bot: bot, policy: policy)
         switch result {
         case .stored(let message, let contact, let replies):
+            GatewayMetrics.inbound(channel: inbound.channel.rawValue)
             if events.hasSubscribers {
                 events.publish(.created(message))
                 for reply in replies { events.publish(.created(reply)) }
@@ -80,6 +81,7 @@ public struct IngestPipeline: Sendable {
                 "contact_id": "\(message.contactId)", "replies": "\(replies.count)",
             ])
         case .duplicate(let messageId):
+            GatewayMetrics.duplicate(channel: inbound.channel.rawValue)
             logger.info("duplicate inbound message acknowledged", metadata: [
                 "channel": "\(inbound.channel.rawValue)", "message_id": "\(messageId)",
             ])

@@ -117,13 +117,16 @@ public final class OutboxWorker: Service, Sendable {
         let result = await resolveAndSend(item, attempt: attempt)
         switch result {
         case .sent(let providerMessageId):
+            GatewayMetrics.outbound(channel: item.channel.rawValue, result: "sent")
             metadata["provider_message_id"] = "\(providerMessageId)"
             logger.debug("outbound message sent", metadata: metadata)
         case .retry(let error, let notBefore):
+            GatewayMetrics.outbound(channel: item.channel.rawValue, result: "retry")
             metadata["error_code"] = "\(error.code)"
             metadata["retry_at"] = "\(Timestamp.string(from: notBefore))"
             logger.warning("outbound send failed, will retry", metadata: metadata)
         case .failed(let error, let unsubscribed):
+            GatewayMetrics.outbound(channel: item.channel.rawValue, result: "failed")
             metadata["error_code"] = "\(error.code)"
             metadata["unsubscribed"] = "\(unsubscribed)"
             logger.warning("outbound message failed", metadata: metadata)

@@ -94,6 +94,7 @@ struct WebhookRoutes: Sendable {
             events = try adapter.verifiedEvents(webhook)
         } catch {
             logger.warning("webhook refused", metadata: ["reason": "\(error.reason)", "path": "\(path)"])
+            GatewayMetrics.webhookRefused(channel: adapter.channel.rawValue, reason: GatewayError(error).code)
             throw GatewayError(error)
         }
         do {

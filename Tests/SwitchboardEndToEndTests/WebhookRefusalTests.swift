@@ -161,3 +161,23 @@ struct StorageFailureTests {
         }
     }
 }
+
+@Suite("Metrics")
+struct MetricsTests {
+    @Test("GET /metrics is Prometheus text with the gateway's counters")
+    func prometheus() async throws {
+        try await TestEnvironment.with { env in
+            _ = try await env.sender.sendSMS(from: "+15551236000", text: "count me")
+            _ = try await env.sender.postTwilio(form: env.sender.twilioSMSForm(from: "+15551236000", text: "x"), signature: "bad")
+            try await eventually("the reply is sent") {
+                try await env.count("messages", where: "direction = 'outbound' AND status = 'sent'") == 1
+            }
+            let metrics = try await env.raw("GET", "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+            #expect(metrics.text.contains(#"switchboard_inbound_messages_total{channel="sms"}"#))
+            #expect(metrics.text.contains(#"switchboard_webhooks_refused_total{channel="sms",reason="bad_signature"}"#))
+            #expect(metrics.text.contains(#"switchboard_outbound_attempts_total{channel="sms",result="sent"}"#))
+        }
+    }
+}
