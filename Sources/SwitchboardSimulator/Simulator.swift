@@ -11,12 +11,15 @@ public struct Simulator: Sendable {
     public let settings: SimulatorSettings
     public let recorder: RequestRecorder
     public let scenario: SimulatorScenario
+    /// When set, accepted messages are followed by the provider's status callbacks.
+    public let callbacks: StatusCallbacks?
     let logger: Logger
 
-    public init(settings: SimulatorSettings, logger: Logger = Logger(label: "switchboard.simulator")) {
+    public init(settings: SimulatorSettings, callbacks: StatusCallbacks? = nil, logger: Logger = Logger(label: "switchboard.simulator")) {
         self.settings = settings
         self.recorder = RequestRecorder()
         self.scenario = SimulatorScenario()
+        self.callbacks = callbacks
         self.logger = logger
     }
 
@@ -28,6 +31,7 @@ public struct Simulator: Sendable {
         let rbm = RBMFake(accessToken: accounts.rbmAccessToken)
         let recorder = self.recorder
         let scenario = self.scenario
+        let callbacks = self.callbacks
         router.post("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 20)
@@ -44,6 +48,9 @@ public struct Simulator: Sendable {
             await recorder.record(RecordedRequest(
                 provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
                 responseStatus: answer.status, providerMessageId: answer.sid, receivedAt: Date()))
+            if let callbacks, let sid = answer.sid {
+                Task { await callbacks.twilio(sid: sid, form: form) }
+            }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.post(":version/me/messages") { request, context in
@@ -59,6 +66,9 @@ public struct Simulator: Sendable {
             await recorder.record(RecordedRequest(
                 provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            if let callbacks, let mid = answer.messageId, case .string(let recipient)? = answer.body["recipient_id"] {
+                Task { await callbacks.messenger(recipient: recipient, mid: mid) }
+            }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.post("v1/phones/:phone/agentMessages") { request, context in
@@ -78,6 +88,9 @@ public struct Simulator: Sendable {
             await recorder.record(RecordedRequest(
                 provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            if let callbacks, answer.status == 200, let messageId = answer.messageId {
+                Task { await callbacks.rbm(phone: phone, messageId: messageId) }
+            }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
         router.get("v1/phones/:phone/capabilities") { request, context in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurlHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -58,7 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
             Console.print(lines.joined(separator: "\n"))
         }
         var services: [any Service] = [app]
-        if dev, let simulator = Self.inProcessSimulator(configuration, logger: logger) {
+        if dev, let simulator = Self.inProcessSimulator(configuration, client: gateway.client, logger: logger) {
+            simulator.callbacks?.connect(gatewayURL: "http://\(configuration.host):\(configuration.port)", publicURL: publicURL)
             services.insert(simulator.buildApplication { _ in
                 Console.print("Provider simulator listening on http://\(simulator.settings.host):\(simulator.settings.port) (inspect: /_simulator/requests)")
             }, at: 0)
@@ -69,13 +71,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The simulator, when a provider's API base URL points at the configured simulator address.
-    static func inProcessSimulator(_ configuration: GatewayConfiguration, logger: Logger) -> Simulator? {
+    static func inProcessSimulator(_ configuration: GatewayConfiguration, client: CurlHTTPClient, logger: Logger) -> Simulator? {
         let simulatorBase = "http://\(configuration.simulator.host):\(configuration.simulator.port)"
         let bases = [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
         guard bases.contains(where: { $0?.hasPrefix(simulatorBase) == true }) else { return nil }
         return Simulator(
             settings: SimulatorSettings(
                 host: configuration.simulator.host, port: configuration.simulator.port, accounts: configuration.providerAccounts),
+            callbacks: StatusCallbacks(accounts: configuration.providerAccounts, client: client, logger: logger),
             logger: logger)
     }
 }

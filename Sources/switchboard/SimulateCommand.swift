@@ -26,13 +26,32 @@ struct SimulateServeCommand: AsyncParsableCommand {
     @Option(help: "Listen port (default: the configuration's simulator.port).")
     var port: Int?
 
+    @Option(help: "The gateway that status callbacks go to (default: http://HOST:PORT from the configuration).")
+    var gateway: String?
+
+    @Flag(inversion: .prefixedNo, help: "Follow accepted messages with the provider's status callbacks (sent, delivered, read).")
+    var callbacks = true
+
+    @Option(help: "Milliseconds before each status callback.")
+    var callbackDelay: Int = 200
+
     func run() async throws {
         LogSetup.bootstrap()
         let configuration = try loadConfiguration(options)
         let settings = SimulatorSettings(
             host: host ?? configuration.simulator.host, port: port ?? configuration.simulator.port,
             accounts: configuration.providerAccounts)
-        let simulator = Simulator(settings: settings)
+        let client = CurlHTTPClient()
+        defer { client.shutdown() }
+        var statusCallbacks: StatusCallbacks?
+        if callbacks {
+            let emitter = StatusCallbacks(
+                accounts: configuration.providerAccounts, delayMilliseconds: callbackDelay, client: client, logger: Logger(label: "switchboard.simulator"))
+            let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
+            emitter.connect(gatewayURL: gatewayURL, publicURL: configuration.publicURL ?? gatewayURL)
+            statusCallbacks = emitter
+        }
+        let simulator = Simulator(settings: settings, callbacks: statusCallbacks)
         let app = simulator.buildApplication { channel in
             let port = channel.localAddress?.port ?? settings.port
             Console.print("Provider simulator listening on http://\(settings.host):\(port) (inspect: /_simulator/requests)")

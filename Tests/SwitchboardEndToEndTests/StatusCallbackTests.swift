@@ -67,3 +67,23 @@ struct StatusCallbackTests {
         try? await env.gateway.store.contacts(limit: 1, cursor: nil).items.first?.id
     }
 }
+
+@Suite("Simulator status callbacks")
+struct SimulatorStatusCallbackTests {
+    @Test("after each send the simulator reports the provider's statuses back, signed, on every channel")
+    func everyChannel() async throws {
+        try await TestEnvironment.with(statusCallbacks: true) { env in
+            _ = try await env.sender.sendSMS(from: "+15551237000", text: "sms")
+            _ = try await env.sender.sendMessenger(psid: "PSID-CB", text: "fb")
+            await env.simulator.scenario.setPhone("+15551237001", rcsFeatures: [])
+            _ = try await env.sender.sendRCS(phone: "+15551237001", text: "rcs")
+            // Twilio reports sent then delivered; Messenger and RBM report delivered then read.
+            try await eventually("Twilio's delivered, Messenger's and RBM's read") {
+                let read = try await env.gateway.store.messages(status: .read, limit: 10, before: nil).items.map(\.channel)
+                let delivered = try await env.gateway.store.messages(status: .delivered, limit: 10, before: nil).items.map(\.channel)
+                return Set(read) == [.messenger, .rcs] && delivered == [.sms]
+            }
+            #expect(try await env.count("messages", where: "direction = 'outbound' AND status IN ('queued', 'sending', 'sent', 'failed')") == 0)
+        }
+    }
+}

@@ -38,6 +38,7 @@ struct TestEnvironment: Sendable {
 
     /// Starts both servers, runs `body`, and stops them.
     static func with(
+        statusCallbacks: Bool = false,
         configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestEnvironment) async throws -> Void
     ) async throws {
@@ -47,9 +48,11 @@ struct TestEnvironment: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
 
+        let callbackClient = CurlHTTPClient()
+        defer { callbackClient.shutdown() }
+        let callbacks = statusCallbacks ? StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: callbackClient, logger: logger) : nil
         let simulator = Simulator(
-            settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts),
-            logger: logger)
+            settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts), callbacks: callbacks, logger: logger)
         let simulatorPort = PortBox()
         let simulatorApp = simulator.buildApplication { channel in simulatorPort.set(channel.localAddress?.port ?? -1) }
 
@@ -102,6 +105,7 @@ struct TestEnvironment: Sendable {
             let client = CurlHTTPClient()
             defer { client.shutdown() }
             let gatewayURL = "http://127.0.0.1:\(port)"
+            callbacks?.connect(gatewayURL: gatewayURL, publicURL: publicURL)
             let environment = TestEnvironment(
                 gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)",
                 databasePath: configuration.sqlitePath!, client: client,
