@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
         .library(name: "SwitchboardServer", targets: ["SwitchboardServer"]),
         .library(name: "SwitchboardSimulator", targets: ["SwitchboardSimulator"]),
+        .library(name: "SwitchboardTesting", targets: ["SwitchboardTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -126,6 +127,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // For bot developers' own tests: the gateway and the simulator in process.
+        .target(
+            name: "SwitchboardTesting",
+            dependencies: [
+                "SwitchboardServer",
+                "SwitchboardSimulator",
+                "SwitchboardCore",
+                "CurlHTTPClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
@@ -180,6 +195,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardTestingTests",
+            dependencies: ["SwitchboardTesting", "SwitchboardServer", "SwitchboardSimulator"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,178 @@
+import CurlHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardSimulator
+import Synchronization
+
+/// A gateway and the provider simulator in process, on ephemeral loopback ports, with a temporary
+/// SQLite file: for a bot developer's own tests.
+///
+/// ```swift
+/// let sandbox = try await SwitchboardSandbox.start { $0.bot.kind = .flow }
+/// defer { Task { await sandbox.stop() } }
+/// try await sandbox.send(.sms(from: "+15551230000", text: "hi"))
+/// let reply = try await sandbox.expectReply(to: "+15551230000")
+/// ```
+public final class SwitchboardSandbox: Sendable {
+    /// What a simulated contact sends.
+    public enum Inbound: Sendable {
+        case sms(from: String, text: String)
+        case rcs(from: String, text: String, payload: String? = nil)
+        case messenger(psid: String, text: String, payload: String? = nil)
+    }
+
+    public let gateway: Gateway
+    public let simulator: Simulator
+    public let gatewayURL: String
+    let sender: InboundWebhookSender
+    let client: CurlHTTPClient
+    let groups: [ServiceGroup]
+    let running: Task<Void, any Error>
+    let directory: URL
+    /// Replies already returned by `expectReply`, per address.
+    let consumed = Mutex<[String: Int]>([:])
+
+    init(gateway: Gateway, simulator: Simulator, gatewayURL: String, sender: InboundWebhookSender, client: CurlHTTPClient,
+         groups: [ServiceGroup], running: Task<Void, any Error>, directory: URL) {
+        self.gateway = gateway
+        self.simulator = simulator
+        self.gatewayURL = gatewayURL
+        self.sender = sender
+        self.client = client
+        self.groups = groups
+        self.running = running
+        self.directory = directory
+    }
+
+    /// The public URL the sandboxed gateway believes providers call.
+    public static let publicURL = "https://sandbox.switchboard.test"
+
+    /// Starts both servers. `configure` adjusts the gateway's configuration (the bot, limits).
+    public static func start(configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }) async throws -> SwitchboardSandbox {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sandbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var logger = Logger(label: "switchboard.sandbox")
+        logger.logLevel = .warning
+        let accounts = ProviderAccounts(
+            twilioAccountSid: "AC" + String(repeating: "5", count: 32), twilioAuthToken: "sandbox-twilio-token", twilioNumber: "+15550001111",
+            messengerAppSecret: "sandbox-app-secret", messengerVerifyToken: "sandbox-verify", messengerPageAccessToken: "sandbox-page-token",
+            messengerPageId: "1000000000000009", rbmAgentId: "sandbox-agent", rbmClientToken: "sandbox-client-token",
+            rbmAccessToken: "sandbox-rbm-token")
+        let client = CurlHTTPClient()
+        let callbacks = StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: client, logger: logger)
+        let simulator = Simulator(settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts), callbacks: callbacks, logger: logger)
+        let simulatorPort = AsyncPort()
+        let simulatorGroup = ServiceGroup(configuration: .init(
+            services: [simulator.buildApplication { simulatorPort.set($0.localAddress?.port ?? -1) }], logger: logger))
+        let simulatorTask = Task { try await simulatorGroup.run() }
+        let simPort = try await simulatorPort.value()
+
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        // The listen port is known only once bound, so providers "call" a fixed public URL (as behind a proxy).
+        configuration.publicURL = publicURL
+        configuration.database = "sqlite:" + directory.appendingPathComponent("sandbox.sqlite").path
+        configuration.apiToken = "sandbox-api-token"
+        configuration.outbox.pollIntervalSeconds = 0.05
+        var twilio = GatewayConfiguration.TwilioAccount()
+        (twilio.accountSid, twilio.authToken, twilio.from) = (accounts.twilioAccountSid, accounts.twilioAuthToken, accounts.twilioNumber)
+        twilio.apiBaseURL = "http://127.0.0.1:\(simPort)"
+        configuration.twilio = twilio
+        var messenger = GatewayConfiguration.MessengerApp()
+        (messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken, messenger.pageId) =
+            (accounts.messengerAppSecret, accounts.messengerVerifyToken, accounts.messengerPageAccessToken, accounts.messengerPageId)
+        messenger.apiBaseURL = "http://127.0.0.1:\(simPort)"
+        configuration.messenger = messenger
+        var rbm = GatewayConfiguration.RBMAgent()
+        (rbm.agentId, rbm.clientToken, rbm.accessToken) = (accounts.rbmAgentId, accounts.rbmClientToken, accounts.rbmAccessToken)
+        rbm.apiBaseURL = "http://127.0.0.1:\(simPort)"
+        configuration.rbm = rbm
+        configure(&configuration)
+        try configuration.validate()
+
+        let gateway = try Gateway(configuration: configuration, logger: logger)
+        let gatewayPort = AsyncPort()
+        let gatewayGroup = ServiceGroup(configuration: .init(
+            services: [gateway.buildApplication { gatewayPort.set($0.localAddress?.port ?? -1) }], logger: logger))
+        let gatewayTask = Task { try await gatewayGroup.run() }
+        let port = try await gatewayPort.value()
+        let gatewayURL = "http://127.0.0.1:\(port)"
+        callbacks.connect(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL)
+        let running = Task {
+            try await gatewayTask.value
+            try await simulatorTask.value
+        }
+        return SwitchboardSandbox(
+            gateway: gateway, simulator: simulator, gatewayURL: gatewayURL,
+            sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL, accounts: accounts, client: client),
+            client: client,
+            groups: [gatewayGroup, simulatorGroup], running: running, directory: directory)
+    }
+
+    /// Sends a correctly signed inbound webhook; throws unless the gateway acknowledged it.
+    public func send(_ inbound: Inbound) async throws {
+        let delivery: InboundWebhookSender.Delivery
+        switch inbound {
+        case .sms(let from, let text): delivery = try await sender.sendSMS(from: from, text: text)
+        case .rcs(let from, let text, let payload): delivery = try await sender.sendRCS(phone: from, text: text, postbackData: payload)
+        case .messenger(let psid, let text, let payload): delivery = try await sender.sendMessenger(psid: psid, text: text, quickReplyPayload: payload)
+        }
+        guard (200...299).contains(delivery.status) else {
+            throw SandboxError(description: "the gateway answered \(delivery.status): \(delivery.body)")
+        }
+    }
+
+    /// The next message a fake provider accepted for `address` (phone or PSID) that this method has
+    /// not returned before, waiting up to `timeout` seconds.
+    public func expectReply(to address: String, timeout: Double = 5) async throws -> RecordedRequest {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let accepted = await simulator.recorder.all().filter { request in
+                request.method == "POST" && (200...299).contains(request.responseStatus)
+                    && (request.formValue("To") == address || request.path.contains("/phones/\(address)/")
+                        || (request.json ?? "").contains(#""id":"\#(address)""#))
+            }
+            let seen = consumed.withLock { $0[address, default: 0] }
+            if accepted.count > seen {
+                consumed.withLock { $0[address] = seen + 1 }
+                return accepted[seen]
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw SandboxError(description: "no reply to \(address) within \(timeout) s")
+    }
+
+    /// Stops both servers gracefully and removes the database.
+    public func stop() async {
+        for group in groups { await group.triggerGracefulShutdown() }
+        _ = try? await running.value
+        client.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+public struct SandboxError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// A port announced once by `onServerRunning`.
+final class AsyncPort: Sendable {
+    private let port = Mutex<Int?>(nil)
+
+    func set(_ value: Int) { port.withLock { $0 = value } }
+
+    func value() async throws -> Int {
+        for _ in 0..<1000 {
+            if let value = port.withLock({ $0 }) {
+                guard value > 0 else { break }
+                return value
+            }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        throw SandboxError(description: "a server did not start")
+    }
+}
