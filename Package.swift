@@ -110,6 +110,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The console and the web-chat widget: plain HTML, CSS and ES modules, no build step.
+            resources: [.copy("Web")],
             swiftSettings: strictSettings
         ),
         // The provider simulator: fake send APIs on loopback and a signer of inbound webhooks.

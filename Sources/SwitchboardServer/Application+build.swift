@@ -25,6 +25,8 @@ public struct Gateway: Sendable {
     public let rcsCapabilities: RCSCapabilityTable
     public let events: EventBus
     public let remoteBot: RemoteBotDispatcher?
+    /// The console's and the widget's files.
+    public let webAssets: WebAssets
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
@@ -45,6 +47,10 @@ public struct Gateway: Sendable {
         if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.webChat = WebChatHub(store: store, logger: logger)
         self.events = EventBus()
+        self.webAssets = WebAssets.locate()
+        if webAssets.root == nil {
+            logger.warning("console files not found: GET / answers 503 (set SWITCHBOARD_WEB_ROOT)")
+        }
         let secret = try configuration.webchat.secret ?? store.secret(named: "webchat-token-key") {
             (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         }
@@ -138,6 +144,7 @@ public struct Gateway: Sendable {
             store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, enabledChannels: Set(enabledChannels),
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
         ).add(to: router, apiToken: configuration.apiToken)
+        webAssets.add(to: router)
         routes.fill(from: router)
         return router
     }

@@ -71,8 +71,10 @@ public struct InboundWebhookSender: Sendable {
     }
 
     /// Sends an inbound SMS from `from` saying `text`.
-    public func sendSMS(from: String, text: String, messageSid: String? = nil) async throws -> Delivery {
-        try await postTwilio(form: twilioSMSForm(from: from, text: text, messageSid: messageSid))
+    public func sendSMS(
+        from: String, text: String, mediaURLs: [(url: String, mimeType: String)] = [], messageSid: String? = nil
+    ) async throws -> Delivery {
+        try await postTwilio(form: twilioSMSForm(from: from, text: text, mediaURLs: mediaURLs, messageSid: messageSid))
     }
 
     // MARK: Messenger

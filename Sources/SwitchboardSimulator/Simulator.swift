@@ -108,6 +108,21 @@ public struct Simulator: Sendable {
                 responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
             return try Self.json(answer.body, status: answer.status)
         }
+        // Media a simulated phone "sent" (MMS MediaUrl, Messenger attachment): a small picture
+        // drawn here, so attachments render without any network.
+        router.get("_simulator/media/:name") { _, context in
+            let name = context.parameters.get("name") ?? "photo"
+            let label = String(name.prefix(40)).map { "<>&\"'".contains($0) ? " " : String($0) }.joined()
+            let svg = """
+                <svg xmlns="http://www.w3.org/2000/svg" width="320" height="200" viewBox="0 0 320 200">\
+                <rect width="320" height="200" fill="#cfe3f7"/><circle cx="255" cy="50" r="24" fill="#f5c542"/>\
+                <path d="M0 160 L90 80 L150 140 L210 95 L320 170 V200 H0 Z" fill="#5a8f5a"/>\
+                <text x="16" y="188" font-family="sans-serif" font-size="16" fill="#fff">\(label)</text></svg>
+                """
+            var headers = HTTPFields()
+            headers[.contentType] = "image/svg+xml"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: svg)))
+        }
         router.get("_simulator/requests") { _, _ in
             try Self.json(RequestList(items: await recorder.all()), status: 200)
         }

@@ -53,7 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
             let address = channel.localAddress.map { "\($0.ipAddress ?? listening.host):\($0.port ?? listening.port)" }
                 ?? "\(listening.host):\(listening.port)"
             var lines = ["Switchboard listening on http://\(address) (providers call \(publicURL))"]
+            lines.append("  Console: http://\(address)/  (sign in with the API token)")
             lines.append("  API:     http://\(address)/api/v1/contacts  (Authorization: Bearer <token>)")
+            lines.append("  Widget:  http://\(address)/webchat/demo")
             if let token { lines.append("  API token (generated for --dev): \(token)") }
             lines.append("  Health:  http://\(address)/healthz")
             Console.print(lines.joined(separator: "\n"))

@@ -78,6 +78,9 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "A quick-reply or suggestion payload, as if the contact tapped a button (rcs, messenger).")
     var payload: String?
 
+    @Option(help: "An MMS media URL (sms only; repeat for several). Its type is guessed from the extension unless given as TYPE=URL.")
+    var media: [String] = []
+
     @Option(help: "The provider message id (default: a new one); repeat one to test de-duplication.")
     var messageId: String?
 
@@ -101,7 +104,7 @@ struct SimulateSendCommand: AsyncParsableCommand {
             switch channel {
             case "sms":
                 guard configuration.twilio?.authToken != nil else { throw ValidationError("signing Twilio webhooks needs twilio.authToken") }
-                delivery = try await sender.sendSMS(from: from, text: text, messageSid: messageId)
+                delivery = try await sender.sendSMS(from: from, text: text, mediaURLs: media.map(Self.mediaItem), messageSid: messageId)
             case "rcs":
                 guard configuration.rbm?.clientToken != nil else { throw ValidationError("signing RBM webhooks needs rbm.clientToken") }
                 delivery = try await sender.sendRCS(phone: from, text: text, postbackData: payload, messageId: messageId)
@@ -124,6 +127,17 @@ struct SimulateSendCommand: AsyncParsableCommand {
 }
 
 extension SimulateSendCommand {
+    /// `image/png=https://…` or a bare URL whose extension names the type.
+    static func mediaItem(_ argument: String) -> (url: String, mimeType: String) {
+        if let equals = argument.firstIndex(of: "="), argument[..<equals].contains("/"), !argument[..<equals].contains(":") {
+            return (String(argument[argument.index(after: equals)...]), String(argument[..<equals]))
+        }
+        let ext = argument.split(separator: "?").first?.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        let types = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "svg": "image/svg+xml",
+                     "pdf": "application/pdf", "mp4": "video/mp4", "mp3": "audio/mpeg", "vcf": "text/vcard"]
+        return (argument, types[ext] ?? "application/octet-stream")
+    }
+
     /// Opens a visitor session (or reuses `--from` as a token), sends the message over the
     /// WebSocket, and prints the frames received until the first reply.
     func sendWebChat(gatewayURL: String, client: CurlHTTPClient) async throws {

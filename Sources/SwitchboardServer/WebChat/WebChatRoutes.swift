@@ -33,7 +33,19 @@ struct WebChatRoutes: Sendable {
             }
             let session = tokens.issue(
                 visitorId: visitorId ?? SortableID.make(prefix: "v_"), expiresAt: Date().addingTimeInterval(sessionLifetime))
-            return try jsonResponse(session, status: .created)
+            var response = try jsonResponse(session, status: .created)
+            response.headers[.accessControlAllowOrigin] = "*"
+            return response
+        }
+        // The widget runs on the business's own website, another origin: its JSON POST is preceded
+        // by a CORS preflight. Sessions carry no cookies, so any origin may ask for one.
+        router.on("webchat/sessions", method: .options) { _, _ in
+            var headers = HTTPFields()
+            headers[.accessControlAllowOrigin] = "*"
+            headers[.accessControlAllowMethods] = "POST"
+            headers[.accessControlAllowHeaders] = "Content-Type"
+            headers[.accessControlMaxAge] = "86400"
+            return Response(status: .noContent, headers: headers)
         }
     }
 

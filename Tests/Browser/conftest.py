@@ -1,0 +1,160 @@
+"""Browser tests of the console and the web-chat widget: a real gateway process (debug build) with
+its in-process provider simulator on free loopback ports, a fresh SQLite file, and Debian's
+chromium driven by Playwright. Run by scripts/browser-tests (part of scripts/test)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "browser-test-token"
+# Where the tests save what the console and the widget look like (committed under docs/).
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", REPO / "docs/screenshots"))
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gateway:
+    """A running `switchboard serve --dev` and helpers to talk to it like a provider and a user."""
+
+    def __init__(self, binary, work):
+        self.binary = binary
+        self.port, sim_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.simulator = f"http://127.0.0.1:{sim_port}"
+        config = json.loads((REPO / "Config/switchboard.json").read_text())
+        config.update(port=self.port, database=f"sqlite:{work}/browser.sqlite")
+        config["simulator"]["port"] = sim_port
+        # As with a short code: the tests send more SMS than a long code's one a second.
+        config["outbox"]["pacing"] = {"sms": {"perSecond": 200, "burst": 200}}
+        for provider in ("twilio", "messenger", "rbm"):
+            config[provider]["apiBaseURL"] = self.simulator
+        self.config = work / "switchboard.json"
+        self.config.write_text(json.dumps(config))
+        env = dict(os.environ, SWITCHBOARD_API_TOKEN=TOKEN, LOG_LEVEL="warning")
+        self.log = open(work / "gateway.log", "w")
+        self.process = subprocess.Popen(
+            [binary, "serve", "--dev", "--config", str(self.config)], cwd=REPO, env=env,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
+                urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=1)
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"the gateway did not start: {(work / 'gateway.log').read_text()}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+    def api(self, method, path, body=None, expect=None):
+        request = urllib.request.Request(
+            f"{self.url}/api/v1{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        if expect is not None:
+            assert status == expect, f"{method} {path} -> {status} {text}"
+        return json.loads(text) if text else None
+
+    def simulate(self, *arguments):
+        """`switchboard simulate send ...` against this gateway: a correctly signed webhook."""
+        result = subprocess.run(
+            [self.binary, "simulate", "send", "--config", str(self.config), "--gateway", self.url, *arguments],
+            cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def provider_requests(self, provider=None):
+        with urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=5) as response:
+            items = json.loads(response.read())["items"]
+        return [item for item in items if provider is None or item["provider"] == provider]
+
+    def contact_by_phone(self, phone):
+        items = self.api("GET", f"/contacts?query={urllib.request.quote(phone)}", expect=200)["items"]
+        return next(item for item in items if item.get("phone") == phone)
+
+    def media_url(self, name):
+        return f"{self.simulator}/_simulator/media/{name}"
+
+
+def wait_for(predicate, timeout=10, message="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    """A fresh gateway per test file, so each starts from an empty database."""
+    binary = os.environ.get("SWITCHBOARD_BIN") or str(REPO / ".build/debug/switchboard")
+    work = Path(tempfile.mkdtemp(prefix="switchboard-browser-"))
+    running = Gateway(binary, work)
+    yield running
+    running.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    arguments = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), headless=True, args=arguments)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, gateway):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US", timezone_id="UTC")
+    # The console and the widget must load nothing from elsewhere.
+    outside = []
+    context.on("request", lambda request: outside.append(request.url)
+               if not request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not outside, f"requests outside the gateway: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def sign_in(page, gateway):
+    page.goto(gateway.url + "/")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#live.on").wait_for()
