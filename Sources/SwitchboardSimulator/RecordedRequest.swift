@@ -10,7 +10,7 @@ public struct RecordedRequest: Codable, Sendable, Equatable {
     public var form: [[String]]?
     /// The JSON body (Messenger, RBM), as text.
     public var json: String?
-    /// The status the simulator answered with.
+    /// The status the simulator answered with; 0 when it reset the connection instead.
     public var responseStatus: Int
     /// The provider message id the simulator assigned, when it accepted the message.
     public var providerMessageId: String?

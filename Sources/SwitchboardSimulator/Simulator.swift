@@ -23,8 +23,8 @@ public struct Simulator: Sendable {
         self.logger = logger
     }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildRouter() -> Router<SimulatorRequestContext> {
+        let router = Router(context: SimulatorRequestContext.self)
         let accounts = settings.accounts
         let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
         let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
@@ -40,6 +40,12 @@ public struct Simulator: Sendable {
                 pathAccountSid: try context.parameters.require("accountSid"),
                 authorization: request.headers[.authorization], form: form)
             let fault = await Self.apply(scenario.nextFault(for: "twilio"))
+            if fault?.reset == true {
+                await recorder.record(RecordedRequest(
+                    provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
+                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
+                try await context.resetConnection()
+            }
             if let fault, let status = fault.status {
                 answer = TwilioMessagesFake.error(
                     status: status, code: fault.errorCode ?? (status == 429 ? 20429 : 20500),
@@ -49,7 +55,7 @@ public struct Simulator: Sendable {
                 provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
                 responseStatus: answer.status, providerMessageId: answer.sid, receivedAt: Date()))
             if let callbacks, let sid = answer.sid {
-                Task { await callbacks.twilio(sid: sid, form: form) }
+                Task { await callbacks.twilio(sid: sid, form: form, faults: fault?.callbacks) }
             }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
@@ -58,6 +64,12 @@ public struct Simulator: Sendable {
             let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
             var answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
             let fault = await Self.apply(scenario.nextFault(for: "messenger"))
+            if fault?.reset == true {
+                await recorder.record(RecordedRequest(
+                    provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
+                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
+                try await context.resetConnection()
+            }
             if let fault, let status = fault.status {
                 answer = MessengerSendFake.error(
                     status: status, code: fault.errorCode ?? (status == 429 ? 613 : 2), type: "OAuthException",
@@ -67,7 +79,7 @@ public struct Simulator: Sendable {
                 provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
             if let callbacks, let mid = answer.messageId, case .string(let recipient)? = answer.body["recipient_id"] {
-                Task { await callbacks.messenger(recipient: recipient, mid: mid) }
+                Task { await callbacks.messenger(recipient: recipient, mid: mid, faults: fault?.callbacks) }
             }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
@@ -82,6 +94,12 @@ public struct Simulator: Sendable {
                 answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
             }
             let fault = await Self.apply(scenario.nextFault(for: "rbm"))
+            if fault?.reset == true {
+                await recorder.record(RecordedRequest(
+                    provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
+                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
+                try await context.resetConnection()
+            }
             if let fault, let status = fault.status {
                 answer = RBMFake.error(status, status: status == 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE", message: "Simulated failure")
             }
@@ -89,7 +107,7 @@ public struct Simulator: Sendable {
                 provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
                 responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
             if let callbacks, answer.status == 200, let messageId = answer.messageId {
-                Task { await callbacks.rbm(phone: phone, messageId: messageId) }
+                Task { await callbacks.rbm(phone: phone, messageId: messageId, faults: fault?.callbacks) }
             }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
@@ -123,6 +141,10 @@ public struct Simulator: Sendable {
             headers[.contentType] = "image/svg+xml"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: svg)))
         }
+        router.get("_simulator/callbacks") { _, _ in
+            struct CallbackList: Encodable { var items: [SentCallback] }
+            return try Self.json(CallbackList(items: await callbacks?.log.all() ?? []), status: 200)
+        }
         router.get("_simulator/requests") { _, _ in
             try Self.json(RequestList(items: await recorder.all()), status: 200)
         }
@@ -151,6 +173,7 @@ public struct Simulator: Sendable {
         }
         router.delete("_simulator/requests") { _, _ in
             await recorder.reset()
+            await callbacks?.log.reset()
             return Response(status: .noContent)
         }
         return router

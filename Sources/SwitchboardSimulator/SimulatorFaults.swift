@@ -13,19 +13,45 @@ public struct SimulatedFault: Codable, Sendable, Equatable {
     public var delayMilliseconds: Int?
     /// A provider error code for the body (Twilio 21211 or 21610, Meta 551 or 10, …).
     public var errorCode: Int?
+    /// Drop the connection without an answer (TCP reset), as a provider's load balancer may: the
+    /// request was received, and the client cannot know what became of it.
+    public var reset: Bool?
+    /// How the status callbacks that follow an accepted message are delivered: each twice, or in
+    /// reverse order (delivered before sent, read before delivered).
+    public var callbacks: CallbackFaults?
     /// How many requests the fault applies to.
     public var count: Int?
 
     public init(
         provider: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, errorCode: Int? = nil,
-        count: Int? = 1
+        reset: Bool? = nil, callbacks: CallbackFaults? = nil, count: Int? = 1
     ) {
         self.provider = provider
         self.status = status
         self.retryAfter = retryAfter
         self.delayMilliseconds = delayMilliseconds
         self.errorCode = errorCode
+        self.reset = reset
+        self.callbacks = callbacks
         self.count = count
+    }
+}
+
+/// Faults of the webhooks the simulator sends back (status callbacks), per run or per request.
+public struct CallbackFaults: Codable, Sendable, Equatable {
+    /// Each callback is delivered twice (providers retry, and say so: de-duplicate).
+    public var duplicate: Bool?
+    /// The callbacks arrive in reverse order.
+    public var outOfOrder: Bool?
+
+    public init(duplicate: Bool? = nil, outOfOrder: Bool? = nil) {
+        self.duplicate = duplicate
+        self.outOfOrder = outOfOrder
+    }
+
+    /// This run's faults with a request's own on top.
+    func merged(with other: CallbackFaults?) -> CallbackFaults {
+        CallbackFaults(duplicate: other?.duplicate ?? duplicate, outOfOrder: other?.outOfOrder ?? outOfOrder)
     }
 }
 

@@ -11,15 +11,23 @@ import TwilioSMSAdapter
 public final class StatusCallbacks: Sendable {
     /// Pause before each callback.
     public let delayMilliseconds: Int
+    /// This run's callback faults (duplicates, reverse order); a request's fault adds to them.
+    public let faults: CallbackFaults
     private let accounts: ProviderAccounts
     private let client: CurlHTTPClient
     private let target = Mutex<InboundWebhookSender?>(nil)
+    /// Every callback sent and the gateway's answer (`GET /_simulator/callbacks`).
+    public let log = CallbackLog()
     let logger: Logger
 
     /// Callbacks go nowhere until `connect` names the gateway.
-    public init(accounts: ProviderAccounts, delayMilliseconds: Int = 200, client: CurlHTTPClient, logger: Logger) {
+    public init(
+        accounts: ProviderAccounts, delayMilliseconds: Int = 200, faults: CallbackFaults = CallbackFaults(), client: CurlHTTPClient,
+        logger: Logger
+    ) {
         self.accounts = accounts
         self.delayMilliseconds = delayMilliseconds
+        self.faults = faults
         self.client = client
         self.logger = logger
     }
@@ -38,57 +46,107 @@ public final class StatusCallbacks: Sendable {
 
     /// Twilio: `MessageStatus` sent, then delivered, posted to the StatusCallback URL's path and
     /// signed over that URL (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
-    func twilio(sid: String, form: [(String, String)]) async {
+    func twilio(sid: String, form: [(String, String)], faults requestFaults: CallbackFaults? = nil) async {
         let values = Dictionary(form, uniquingKeysWith: { first, _ in first })
         guard let sender, let callback = values["StatusCallback"], let url = URL(string: callback) else { return }
         var signer = sender
         // Twilio signs the callback URL as given: its scheme and authority, then the path.
         signer.publicURL = callback.hasPrefix(sender.publicURL) ? sender.publicURL : String(callback.dropLast(url.path.count))
-        for status in ["sent", "delivered"] {
-            await pause()
+        let accountSid = accounts.twilioAccountSid ?? ""
+        await deliver(provider: "twilio", messageId: sid, ["sent", "delivered"], faults: requestFaults) { status in
             let body: [(String, String)] = [
-                ("AccountSid", accounts.twilioAccountSid ?? ""), ("ApiVersion", "2010-04-01"), ("From", values["From"] ?? ""),
+                ("AccountSid", accountSid), ("ApiVersion", "2010-04-01"), ("From", values["From"] ?? ""),
                 ("MessageSid", sid), ("MessageStatus", status), ("SmsSid", sid), ("SmsStatus", status), ("To", values["To"] ?? ""),
             ]
-            await post { try await signer.postTwilio(path: url.path, form: body) }
+            return try await signer.postTwilio(path: url.path, form: body)
         }
     }
 
     /// Messenger: a `delivery` event naming the mid, then a `read` watermark.
-    func messenger(recipient: String, mid: String) async {
+    func messenger(recipient: String, mid: String, faults requestFaults: CallbackFaults? = nil) async {
         guard let sender else { return }
-        for kind in ["delivery", "read"] {
-            await pause()
+        let pageId = accounts.messengerPageId ?? "PAGE_ID"
+        await deliver(provider: "messenger", messageId: mid, ["delivery", "read"], faults: requestFaults) { kind in
             let watermark = Int64(Date().timeIntervalSince1970 * 1000)
-            var event: [String: Any] = [
-                "sender": ["id": recipient], "recipient": ["id": accounts.messengerPageId ?? "PAGE_ID"], "timestamp": watermark,
-            ]
+            var event: [String: Any] = ["sender": ["id": recipient], "recipient": ["id": pageId], "timestamp": watermark]
             event[kind] = kind == "delivery" ? ["mids": [mid], "watermark": watermark] as [String: Any] : ["watermark": watermark]
-            await post { try await sender.postMessenger(events: [event]) }
+            return try await sender.postMessenger(events: [event])
         }
     }
 
     /// RBM: DELIVERED then READ user events for our message id.
-    func rbm(phone: String, messageId: String) async {
+    func rbm(phone: String, messageId: String, faults requestFaults: CallbackFaults? = nil) async {
         guard let sender else { return }
-        for eventType in ["DELIVERED", "READ"] {
-            await pause()
+        let agentId = accounts.rbmAgentId ?? "agent"
+        await deliver(provider: "rbm", messageId: messageId, ["DELIVERED", "READ"], faults: requestFaults) { eventType in
+            // A duplicate is the same event delivered again: same eventId (Pub/Sub redelivery).
             let payload: [String: Any] = [
-                "senderPhoneNumber": phone, "eventType": eventType, "eventId": UUID().uuidString, "messageId": messageId,
-                "sendTime": Timestamp.string(from: Date()), "agentId": accounts.rbmAgentId ?? "agent",
+                "senderPhoneNumber": phone, "eventType": eventType, "eventId": "\(messageId)-\(eventType)", "messageId": messageId,
+                "sendTime": Timestamp.string(from: Date()), "agentId": agentId,
             ]
-            await post { try await sender.postRBM(payload: payload) }
+            return try await sender.postRBM(payload: payload)
         }
     }
 
-    func post(_ call: () async throws -> InboundWebhookSender.Delivery) async {
+    /// Posts one callback per step, after the configured pause, in order — or reversed, or each
+    /// twice, as this run's and the request's faults say.
+    func deliver(
+        provider: String, messageId: String, _ steps: [String], faults requestFaults: CallbackFaults?,
+        _ call: (String) async throws -> InboundWebhookSender.Delivery
+    ) async {
+        let faults = self.faults.merged(with: requestFaults)
+        for step in faults.outOfOrder == true ? steps.reversed() : steps {
+            await pause()
+            for _ in 0..<(faults.duplicate == true ? 2 : 1) {
+                let answer = await post { try await call(step) }
+                await log.append(SentCallback(provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date()))
+            }
+        }
+    }
+
+    /// Posts one callback; the gateway's status, or 0 when it could not be reached.
+    func post(_ call: () async throws -> InboundWebhookSender.Delivery) async -> Int {
         do {
             let delivery = try await call()
             if !(200...299).contains(delivery.status) {
                 logger.warning("status callback refused", metadata: ["status": "\(delivery.status)"])
             }
+            return delivery.status
         } catch {
             logger.warning("status callback not delivered", metadata: ["error": "\(error)"])
+            return 0
         }
+    }
+}
+
+/// One status callback the simulator sent.
+public struct SentCallback: Codable, Sendable, Equatable {
+    /// `twilio`, `messenger` or `rbm`.
+    public var provider: String
+    /// The provider message id it reports on.
+    public var messageId: String
+    /// `sent`/`delivered` (Twilio), `delivery`/`read` (Messenger), `DELIVERED`/`READ` (RBM).
+    public var event: String
+    /// The gateway's answer (0: unreachable).
+    public var gatewayStatus: Int
+    public var sentAt: Date
+}
+
+/// The callbacks sent so far, in order.
+public actor CallbackLog {
+    private var items: [SentCallback] = []
+
+    public init() {}
+
+    func append(_ callback: SentCallback) {
+        items.append(callback)
+    }
+
+    public func all() -> [SentCallback] {
+        items
+    }
+
+    public func reset() {
+        items.removeAll()
     }
 }

@@ -35,6 +35,17 @@ struct SimulateServeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds before each status callback.")
     var callbackDelay: Int = 200
 
+    @Flag(help: "Deliver every status callback twice (as providers that retry do).")
+    var duplicateCallbacks = false
+
+    @Flag(help: "Deliver status callbacks in reverse order (delivered before sent, read before delivered).")
+    var outOfOrderCallbacks = false
+
+    @Option(help: ArgumentHelp(
+        "A fault for this run, as the JSON of POST /_simulator/faults (repeatable), e.g. '{\"provider\":\"twilio\",\"status\":503,\"count\":3}'.",
+        valueName: "json"))
+    var fault: [String] = []
+
     func run() async throws {
         LogSetup.bootstrap()
         let configuration = try loadConfiguration(options)
@@ -46,12 +57,20 @@ struct SimulateServeCommand: AsyncParsableCommand {
         var statusCallbacks: StatusCallbacks?
         if callbacks {
             let emitter = StatusCallbacks(
-                accounts: configuration.providerAccounts, delayMilliseconds: callbackDelay, client: client, logger: Logger(label: "switchboard.simulator"))
+                accounts: configuration.providerAccounts, delayMilliseconds: callbackDelay,
+                faults: CallbackFaults(duplicate: duplicateCallbacks, outOfOrder: outOfOrderCallbacks),
+                client: client, logger: Logger(label: "switchboard.simulator"))
             let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
             emitter.connect(gatewayURL: gatewayURL, publicURL: configuration.publicURL ?? gatewayURL)
             statusCallbacks = emitter
         }
         let simulator = Simulator(settings: settings, callbacks: statusCallbacks)
+        for json in fault {
+            guard let parsed = try? JSONDecoder().decode(SimulatedFault.self, from: Data(json.utf8)) else {
+                throw ValidationError("--fault '\(json)' is not a fault: {provider, status?, retryAfter?, delayMilliseconds?, errorCode?, reset?, callbacks?, count?}")
+            }
+            await simulator.scenario.add(parsed)
+        }
         let app = simulator.buildApplication { channel in
             let port = channel.localAddress?.port ?? settings.port
             Console.print("Provider simulator listening on http://\(settings.host):\(port) (inspect: /_simulator/requests)")
@@ -90,7 +109,25 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "The gateway's public URL, which Twilio signatures cover (default: its configured public URL).")
     var publicURL: String?
 
+    @Flag(help: "Deliver the webhook twice with the same provider message id, as a provider retrying would (sms, rcs, messenger).")
+    var duplicate = false
+
     func run() async throws {
+        if duplicate, channel == "webchat" {
+            throw ValidationError("--duplicate is for provider webhooks (sms, rcs, messenger); web-chat frames are de-duplicated by their id")
+        }
+        var messageId = self.messageId
+        if duplicate, messageId == nil {
+            messageId = channel == "sms" ? InboundWebhookSender.newID(prefix: "SM", hexDigits: 32)
+                : channel == "messenger" ? "m_\(UUID().uuidString)" : UUID().uuidString
+        }
+        for delivery in 1...(duplicate ? 2 : 1) {
+            if duplicate { Console.print("delivery \(delivery) of 2:") }
+            try await send(messageId: messageId)
+        }
+    }
+
+    func send(messageId: String?) async throws {
         let configuration = try loadConfiguration(options)
         let client = CurlHTTPClient()
         defer { client.shutdown() }

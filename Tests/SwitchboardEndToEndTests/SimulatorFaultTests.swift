@@ -1,0 +1,92 @@
+import CurlHTTPClient
+import Foundation
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardSimulator
+import SwitchboardStorage
+import Testing
+
+/// The simulator's faults that are not plain error answers, and how the gateway behaves under each.
+/// (Error statuses, 429 with Retry-After, latency beyond the timeout and permanent errors are in
+/// OutboundRelayTests.)
+@Suite("Simulator faults")
+struct SimulatorFaultTests {
+    static let noBot: @Sendable (inout GatewayConfiguration) -> Void = { $0.bot.kind = GatewayConfiguration.BotSettings.Kind.none }
+
+    func agentReply(_ env: TestEnvironment, phone: String, text: String) async throws -> String {
+        #expect(try await env.sender.sendSMS(from: phone, text: "hello").status == 200)
+        let contact = try await env.firstContact()
+        let response = try await env.agentReply(contact.id, content: #"{"text":"\#(text)"}"#)
+        #expect(response.status == 202)
+        return try #require(try response.json()["id"] as? String)
+    }
+
+    func callbacks(_ env: TestEnvironment, for sid: String?) async -> [SentCallback] {
+        await env.simulator.callbacks?.log.all().filter { $0.messageId == sid } ?? []
+    }
+
+    @Test("a connection reset by the provider is retried, and the message is sent once accepted")
+    func connectionReset() async throws {
+        try await TestEnvironment.with(configure: Self.noBot) { env in
+            await env.fault(SimulatedFault(provider: "twilio", reset: true))
+            let id = try await agentReply(env, phone: "+15551239001", text: "after a reset")
+            try await eventually("sent after the reset") { try await env.gateway.store.message(id: id)?.status == .sent }
+            let calls = await env.providerRequests().filter { $0.provider == "twilio" }
+            #expect(calls.map(\.responseStatus) == [0, 201])
+            #expect(calls.allSatisfy { $0.formValue("Body") == "after a reset" })
+            let message = try await env.gateway.store.message(id: id)
+            #expect(message?.providerMessageId == calls.last?.providerMessageId)
+            #expect(message?.error == nil)
+        }
+    }
+
+    @Test("status callbacks delivered twice are acknowledged twice and change the message once")
+    func duplicateCallbacks() async throws {
+        try await TestEnvironment.with(statusCallbacks: true, configure: Self.noBot) { env in
+            await env.fault(SimulatedFault(provider: "twilio", callbacks: CallbackFaults(duplicate: true)))
+            let id = try await agentReply(env, phone: "+15551239002", text: "twice")
+            try await eventually("four callbacks") { await callbacks(env, for: try await env.gateway.store.message(id: id)?.providerMessageId).count == 4 }
+            let sid = try await env.gateway.store.message(id: id)?.providerMessageId
+            let sent = await callbacks(env, for: sid)
+            #expect(sent.map(\.event) == ["sent", "sent", "delivered", "delivered"])
+            #expect(sent.allSatisfy { $0.gatewayStatus == 200 })
+            #expect(try await env.gateway.store.message(id: id)?.status == .delivered)
+            #expect(try await env.count("messages", where: "direction = 'outbound'") == 1)
+        }
+    }
+
+    @Test("status callbacks out of order never move a message backwards")
+    func outOfOrderCallbacks() async throws {
+        try await TestEnvironment.with(statusCallbacks: true, configure: Self.noBot) { env in
+            await env.fault(SimulatedFault(provider: "twilio", callbacks: CallbackFaults(outOfOrder: true)))
+            let id = try await agentReply(env, phone: "+15551239003", text: "reversed")
+            try await eventually("both callbacks") { await callbacks(env, for: try await env.gateway.store.message(id: id)?.providerMessageId).count == 2 }
+            let sid = try await env.gateway.store.message(id: id)?.providerMessageId
+            #expect(await callbacks(env, for: sid).map(\.event) == ["delivered", "sent"])
+            #expect(try await env.gateway.store.message(id: id)?.status == .delivered)
+
+            // Messenger's read watermark before its delivery: read stays read.
+            await env.fault(SimulatedFault(provider: "messenger", callbacks: CallbackFaults(outOfOrder: true)))
+            #expect(try await env.sender.sendMessenger(psid: "PSID-REVERSED", text: "hi").status == 200)
+            let contact = try #require(try await env.gateway.store.contacts(limit: 10, cursor: nil).items.first { $0.facebook?.psid == "PSID-REVERSED" })
+            let reply = try #require(try await env.agentReply(contact.id, content: #"{"text":"read me"}"#).json()["id"] as? String)
+            try await eventually("both Messenger callbacks") {
+                await callbacks(env, for: try await env.gateway.store.message(id: reply)?.providerMessageId).count == 2
+            }
+            let mid = try await env.gateway.store.message(id: reply)?.providerMessageId
+            #expect(await callbacks(env, for: mid).map(\.event) == ["read", "delivery"])
+            #expect(try await env.gateway.store.message(id: reply)?.status == .read)
+        }
+    }
+
+    @Test("the same Messenger and RBM message delivered twice is stored once")
+    func duplicateInboundWebhooks() async throws {
+        try await TestEnvironment.with(configure: Self.noBot) { (env: TestEnvironment) async throws in
+            for _ in 0..<2 {
+                #expect(try await env.sender.sendMessenger(psid: "PSID-TWICE", text: "once", mid: "m_twice").status == 200)
+                #expect(try await env.sender.sendRCS(phone: "+15551239004", text: "once", messageId: "rbm-twice").status == 200)
+            }
+            #expect(try await env.count("messages", where: "direction = 'inbound'") == 2)
+        }
+    }
+}
