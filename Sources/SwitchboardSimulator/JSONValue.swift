@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any JSON value, for answering with provider bodies exactly as written.
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
@@ -34,6 +36,53 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value at `key` of an object.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    public var array: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    /// Parses JSON text (nil when it is not JSON).
+    public static func parse(_ text: String?) -> JSONValue? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    /// Compact JSON with sorted keys, for messages and diffs.
+    public var compact: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "?"
+    }
+
+    /// Where `actual` does not contain this value: every key of an expected object must be in the
+    /// actual object with a matching value; arrays match element by element (same length); other
+    /// values must be equal. Each difference is a `(path, expected, actual)` triple.
+    public func differences(from actual: JSONValue?, path: String = "") -> [(path: String, expected: String, actual: String)] {
+        switch (self, actual) {
+        case (.object(let expected), .object(let actual)?):
+            return expected.keys.sorted().flatMap { key in
+                expected[key]!.differences(from: actual[key], path: path.isEmpty ? key : "\(path).\(key)")
+            }
+        case (.array(let expected), .array(let actual)?) where expected.count == actual.count:
+            return zip(expected, actual).enumerated().flatMap { index, pair in pair.0.differences(from: pair.1, path: "\(path)[\(index)]") }
+        default:
+            return self == actual ? [] : [(path.isEmpty ? "(body)" : path, compact, actual?.compact ?? "(absent)")]
         }
     }
 }

@@ -28,6 +28,9 @@ public final class SwitchboardSandbox: Sendable {
     public let gateway: Gateway
     public let simulator: Simulator
     public let gatewayURL: String
+    /// The simulator's address (its inspection API: `/_simulator/requests`).
+    public let simulatorURL: String
+    let accounts: ProviderAccounts
     let sender: InboundWebhookSender
     let client: CurlHTTPClient
     let groups: [ServiceGroup]
@@ -36,11 +39,13 @@ public final class SwitchboardSandbox: Sendable {
     /// Replies already returned by `expectReply`, per address.
     let consumed = Mutex<[String: Int]>([:])
 
-    init(gateway: Gateway, simulator: Simulator, gatewayURL: String, sender: InboundWebhookSender, client: CurlHTTPClient,
-         groups: [ServiceGroup], running: Task<Void, any Error>, directory: URL) {
+    init(gateway: Gateway, simulator: Simulator, gatewayURL: String, simulatorURL: String, accounts: ProviderAccounts,
+         sender: InboundWebhookSender, client: CurlHTTPClient, groups: [ServiceGroup], running: Task<Void, any Error>, directory: URL) {
         self.gateway = gateway
         self.simulator = simulator
         self.gatewayURL = gatewayURL
+        self.simulatorURL = simulatorURL
+        self.accounts = accounts
         self.sender = sender
         self.client = client
         self.groups = groups
@@ -107,7 +112,7 @@ public final class SwitchboardSandbox: Sendable {
             try await simulatorTask.value
         }
         return SwitchboardSandbox(
-            gateway: gateway, simulator: simulator, gatewayURL: gatewayURL,
+            gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)", accounts: accounts,
             sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL, accounts: accounts, client: client),
             client: client,
             groups: [gatewayGroup, simulatorGroup], running: running, directory: directory)
@@ -144,6 +149,21 @@ public final class SwitchboardSandbox: Sendable {
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         throw SandboxError(description: "no reply to \(address) within \(timeout) s")
+    }
+
+    /// Plays a scenario file (the format of `Config/scenarios`, docs/simulator.md) and returns its
+    /// report; throws the report, with the diff, when a step fails.
+    @discardableResult
+    public func run(scenario path: String) async throws -> [String] {
+        let scenario = try Scenario.load(path: path)
+        let lines = Mutex<[String]>([])
+        let runner = ScenarioRunner(
+            gatewayURL: gatewayURL, publicURL: Self.publicURL, simulatorURL: simulatorURL, accounts: accounts, client: client,
+            output: { line in lines.withLock { $0.append(line) } })
+        let outcome = try await runner.run(scenario)
+        let report = lines.withLock { $0 }
+        guard outcome.succeeded else { throw SandboxError(description: report.joined(separator: "\n")) }
+        return report
     }
 
     /// Stops both servers gracefully and removes the database.

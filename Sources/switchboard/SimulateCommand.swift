@@ -10,7 +10,7 @@ struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "The provider simulator: fake provider APIs on loopback, and signed inbound webhooks.",
-        subcommands: [SimulateServeCommand.self, SimulateSendCommand.self],
+        subcommands: [SimulateServeCommand.self, SimulateSendCommand.self, SimulateRunCommand.self],
         defaultSubcommand: SimulateServeCommand.self)
 }
 

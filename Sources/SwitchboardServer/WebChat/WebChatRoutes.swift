@@ -112,7 +112,10 @@ struct WebChatRoutes: Sendable {
         case "resume":
             do {
                 guard let contactId = try await store.contactId(channel: .webchat, address: visitor) else { return }
-                for message in try await store.messages(contactId: contactId, after: frame.since ?? "", limit: Self.maxResume) {
+                for message in try await store.messages(contactId: contactId, after: frame.since ?? "", limit: Self.maxResume)
+                where message.channel == .webchat && message.author.kind != .system {
+                    // The web-chat conversation only: agents' notes and a merged contact's other
+                    // channels are not the visitor's to see.
                     await reply(.message(message), visitor: visitor, outbound: outbound)
                 }
             } catch {

@@ -384,7 +384,8 @@ class Console {
       : author.kind === "system" ? "System" : (this.selected ? displayName(this.selected) : "Contact");
     const status = message.status;
     const statusText = status === "failed" && message.error ? `failed: ${message.error.message}` : status;
-    return h("li", { id: `message-${message.id}`, class: `message ${outbound ? "outbound" : "inbound"}`, "data-status": status },
+    const note = author.kind === "system";
+    return h("li", { id: `message-${message.id}`, class: `message ${note ? "note" : outbound ? "outbound" : "inbound"}`, "data-status": status },
       content.text ? h("div", { class: "text" }, content.text) : null,
       content.attachments?.length ? h("div", { class: "attachments" }, content.attachments.map((attachment) => this.renderAttachment(attachment))) : null,
       content.location ? h("div", { class: "text" }, `📍 ${content.location.label ?? "Location"} (${content.location.latitude}, ${content.location.longitude})`) : null,
@@ -396,7 +397,7 @@ class Console {
         h("span", { class: `author ${author.kind}` }, author.kind === "bot" || author.kind === "agent" ? icon(author.kind) : null, authorLabel),
         icon(message.channel, CHANNEL_NAMES[message.channel]),
         h("time", { datetime: message.createdAt, title: longTime(message.createdAt) }, messageTime(message.createdAt)),
-        outbound ? h("span", { class: `status ${status}`, title: statusText, "aria-label": `Status: ${statusText}` }, STATUS_MARKS[status] ?? status) : null,
+        outbound && !note ? h("span", { class: `status ${status}`, title: statusText, "aria-label": `Status: ${statusText}` }, STATUS_MARKS[status] ?? status) : null,
       ),
     );
   }

@@ -1,6 +1,7 @@
-"""Browser tests of the console and the web-chat widget: a real gateway process (debug build) with
-its in-process provider simulator on free loopback ports, a fresh SQLite file, and Debian's
-chromium driven by Playwright. Run by scripts/browser-tests (part of scripts/test)."""
+"""Tests against real processes (run by scripts/system-tests, part of scripts/test): a gateway
+(`switchboard serve --dev`, debug build) with its in-process provider simulator on free loopback
+ports and a fresh SQLite file per test file; the CLI (Tests/CLI); and the console and the widget in
+Debian's chromium driven by Playwright (Tests/Browser)."""
 
 import json
 import os
@@ -14,9 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TOKEN = "browser-test-token"
 # Where the tests save what the console and the widget look like (committed under docs/).
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", REPO / "docs/screenshots"))
@@ -32,7 +32,7 @@ def free_port():
 class Gateway:
     """A running `switchboard serve --dev` and helpers to talk to it like a provider and a user."""
 
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, dev=True):
         self.binary = binary
         self.port, sim_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,18 +44,20 @@ class Gateway:
         config["outbox"]["pacing"] = {"sms": {"perSecond": 200, "burst": 200}}
         for provider in ("twilio", "messenger", "rbm"):
             config[provider]["apiBaseURL"] = self.simulator
+        self.work = work
         self.config = work / "switchboard.json"
         self.config.write_text(json.dumps(config))
         env = dict(os.environ, SWITCHBOARD_API_TOKEN=TOKEN, LOG_LEVEL="warning")
         self.log = open(work / "gateway.log", "w")
         self.process = subprocess.Popen(
-            [binary, "serve", "--dev", "--config", str(self.config)], cwd=REPO, env=env,
+            [binary, "serve", *(["--dev"] if dev else []), "--config", str(self.config)], cwd=REPO, env=env,
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
-                urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=1)
+                if dev:
+                    urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=1)
                 return
             except OSError:
                 if self.process.poll() is not None:
@@ -87,11 +89,15 @@ class Gateway:
 
     def simulate(self, *arguments):
         """`switchboard simulate send ...` against this gateway: a correctly signed webhook."""
-        result = subprocess.run(
-            [self.binary, "simulate", "send", "--config", str(self.config), "--gateway", self.url, *arguments],
-            cwd=REPO, capture_output=True, text=True, timeout=60)
+        result = self.cli("simulate", "send", "--gateway", self.url, *arguments)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
+
+    def cli(self, *arguments, timeout=120):
+        """`switchboard ARGUMENTS` with this gateway's configuration (ports, simulator, secrets)."""
+        return subprocess.run(
+            [self.binary, *arguments], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+            env=dict(os.environ, SWITCHBOARD_CONFIG=str(self.config), SWITCHBOARD_API_TOKEN=TOKEN, LOG_LEVEL="warning"))
 
     def provider_requests(self, provider=None):
         with urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=5) as response:
@@ -116,19 +122,24 @@ def wait_for(predicate, timeout=10, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def start_gateway(dev=True):
+    binary = os.environ.get("SWITCHBOARD_BIN") or str(REPO / ".build/debug/switchboard")
+    return Gateway(binary, Path(tempfile.mkdtemp(prefix="switchboard-system-")), dev=dev)
+
+
 @pytest.fixture(scope="module")
 def gateway():
     """A fresh gateway per test file, so each starts from an empty database."""
-    binary = os.environ.get("SWITCHBOARD_BIN") or str(REPO / ".build/debug/switchboard")
-    work = Path(tempfile.mkdtemp(prefix="switchboard-browser-"))
-    running = Gateway(binary, work)
+    running = start_gateway()
     yield running
     running.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(running.work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import sync_playwright
+
     arguments = ["--no-sandbox"] if os.geteuid() == 0 else []
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
