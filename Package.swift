@@ -207,6 +207,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardEndToEndTests",
             dependencies: [
+                "FixtureSupport",
                 "SwitchboardServer",
                 "SwitchboardSimulator",
                 "SwitchboardStorage",
