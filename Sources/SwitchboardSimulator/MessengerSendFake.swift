@@ -56,4 +56,18 @@ struct MessengerSendFake: Sendable {
             ]),
         ], messageId: nil)
     }
+
+    /// The message the Graph API gives with a code
+    /// (https://developers.facebook.com/docs/messenger-platform/error-codes).
+    static func message(forCode code: Int) -> String {
+        switch code {
+        case 4: "(#4) Application request limit reached"
+        case 10: "(#10) This message is sent outside of allowed window."
+        case 100: "(#100) No matching user found"
+        case 190: "Invalid OAuth access token."
+        case 551: "(#551) This person isn't available right now."
+        case 613: "(#613) Calls to this api have exceeded the rate limit."
+        default: "An unexpected error has occurred. Please retry your request later."
+        }
+    }
 }

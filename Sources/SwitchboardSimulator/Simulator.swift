@@ -47,9 +47,8 @@ public struct Simulator: Sendable {
                 try await context.resetConnection()
             }
             if let fault, let status = fault.status {
-                answer = TwilioMessagesFake.error(
-                    status: status, code: fault.errorCode ?? (status == 429 ? 20429 : 20500),
-                    message: status == 429 ? "Too Many Requests" : "Simulated failure")
+                let code = fault.errorCode ?? (status == 429 ? 20429 : 20500)
+                answer = TwilioMessagesFake.error(status: status, code: code, message: TwilioMessagesFake.message(forCode: code))
             }
             await recorder.record(RecordedRequest(
                 provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
@@ -71,9 +70,8 @@ public struct Simulator: Sendable {
                 try await context.resetConnection()
             }
             if let fault, let status = fault.status {
-                answer = MessengerSendFake.error(
-                    status: status, code: fault.errorCode ?? (status == 429 ? 613 : 2), type: "OAuthException",
-                    message: status == 429 ? "(#613) Calls to this api have exceeded the rate limit." : "An unexpected error has occurred.")
+                let code = fault.errorCode ?? (status == 429 ? 613 : 2)
+                answer = MessengerSendFake.error(status: status, code: code, type: "OAuthException", message: MessengerSendFake.message(forCode: code))
             }
             await recorder.record(RecordedRequest(
                 provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),

@@ -89,4 +89,17 @@ struct TwilioMessagesFake: Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         return formatter.string(from: date)
     }
+
+    /// The message Twilio gives with an error code (https://www.twilio.com/docs/api/errors/{code}).
+    static func message(forCode code: Int) -> String {
+        switch code {
+        case 20429: "Too Many Requests"
+        case 21211: "The 'To' number is not a valid phone number."
+        case 21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number."
+        case 21610: "Attempt to send to unsubscribed recipient"
+        case 21614: "'To' number is not a valid mobile number"
+        case 30007: "Message filtered"
+        default: "Internal Server Error"
+        }
+    }
 }

@@ -79,6 +79,21 @@ struct SimulatorFaultTests {
         }
     }
 
+    @Test("Messenger's outside-the-window error (code 10) fails the reply at once, with the provider's words")
+    func outsideWindowFromTheProvider() async throws {
+        try await TestEnvironment.with(configure: Self.noBot) { (env: TestEnvironment) async throws in
+            #expect(try await env.sender.sendMessenger(psid: "PSID-WINDOW", text: "hi").status == 200)
+            let contact = try await env.firstContact()
+            await env.fault(SimulatedFault(provider: "messenger", status: 400, errorCode: 10))
+            let reply = try #require(try await env.agentReply(contact.id, content: #"{"text":"late"}"#).json()["id"] as? String)
+            try await eventually("failed") { try await env.gateway.store.message(id: reply)?.status == .failed }
+            let message = try await env.gateway.store.message(id: reply)
+            #expect(message?.error?.code == "messenger_10")
+            #expect(message?.error?.message == "(#10) This message is sent outside of allowed window.")
+            #expect(await env.providerRequests().filter { $0.provider == "messenger" }.count == 1)
+        }
+    }
+
     @Test("the same Messenger and RBM message delivered twice is stored once")
     func duplicateInboundWebhooks() async throws {
         try await TestEnvironment.with(configure: Self.noBot) { (env: TestEnvironment) async throws in
