@@ -144,6 +144,22 @@ enum SwitchboardMigrations {
                 CREATE INDEX bot_deliveries_due ON bot_deliveries(next_attempt_at);
                 """)
         }
+        migrator.registerMigration("v7-early-statuses") { db in
+            // Status callbacks that arrive before the send's answer has been recorded (a fast
+            // provider, a slow commit): kept until the provider message id is known, then applied.
+            try db.execute(sql: """
+                CREATE TABLE early_statuses (
+                    channel TEXT NOT NULL,
+                    provider_message_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    error_code TEXT,
+                    error_message TEXT,
+                    received_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel, provider_message_id, status)
+                ) WITHOUT ROWID;
+                CREATE INDEX early_statuses_age ON early_statuses(received_at);
+                """)
+        }
         return migrator
     }
 }

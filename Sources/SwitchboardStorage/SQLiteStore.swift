@@ -316,7 +316,20 @@ public final class SQLiteStore: MessageStore {
                     """),
                 arguments: [update.channel.rawValue, update.providerMessageId]),
                 var message = try Self.message(from: row)
-            else { return nil }
+            else {
+                // Perhaps ours, with the send's answer not recorded yet: keep it for recordDelivery
+                // (a day at most; a provider id that never turns up is someone else's).
+                try db.cachedStatement(sql: "DELETE FROM early_statuses WHERE received_at < ?")
+                    .execute(arguments: [nowMillis - 86_400_000])
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO early_statuses (channel, provider_message_id, status, error_code, error_message, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        update.channel.rawValue, update.providerMessageId, update.status.rawValue,
+                        update.error?.code, update.error?.message, nowMillis,
+                    ])
+                return nil
+            }
             guard message.status.canMove(to: update.status) else { return nil }
             message.status = update.status
             message.error = update.error ?? message.error
@@ -406,16 +419,45 @@ public final class SQLiteStore: MessageStore {
         }
     }
 
+    /// Applies the status callbacks that came before the provider message id was recorded, in
+    /// the order of their statuses (a status never moves backwards), and forgets them.
+    static func applyEarlyStatuses(_ db: Database, messageId: String, providerMessageId: String, at nowMillis: Int64) throws {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId]),
+              var message = try message(from: row)
+        else { return }
+        let early = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM early_statuses WHERE channel = ? AND provider_message_id = ?"),
+            arguments: [message.channel.rawValue, providerMessageId])
+        guard !early.isEmpty else { return }
+        let updates = early.compactMap { row -> (MessageStatus, MessageError?)? in
+            guard let status = MessageStatus(rawValue: row["status"]) else { return nil }
+            let code: String? = row["error_code"]
+            return (status, code.map { MessageError(code: $0, message: row["error_message"] ?? "") })
+        }.sorted { $0.0.rank < $1.0.rank }
+        for (status, error) in updates where message.status.canMove(to: status) {
+            message.status = status
+            message.error = error ?? message.error
+        }
+        try db.cachedStatement(sql: """
+            UPDATE messages SET status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?
+            """).execute(arguments: [message.status.rawValue, message.error?.code, message.error?.message, nowMillis, messageId])
+        try db.cachedStatement(sql: "DELETE FROM early_statuses WHERE channel = ? AND provider_message_id = ?")
+            .execute(arguments: [message.channel.rawValue, providerMessageId])
+    }
+
     public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message? {
         let nowMillis = Timestamp.millis(now)
         return try await writer.write { db in
             switch result {
             case .sent(let providerMessageId):
+                // The id is kept even when a watermark already moved the message past `sent`.
                 try db.cachedStatement(sql: """
-                    UPDATE messages SET status = 'sent', provider_message_id = ?, updated_at = ?
-                    WHERE id = ? AND status IN ('queued', 'sending')
+                    UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?),
+                        status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END, updated_at = ?
+                    WHERE id = ?
                     """).execute(arguments: [providerMessageId, nowMillis, messageId])
                 try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
+                try Self.applyEarlyStatuses(db, messageId: messageId, providerMessageId: providerMessageId, at: nowMillis)
             case .retry(let error, let notBefore):
                 try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE message_id = ?")
                     .execute(arguments: [Timestamp.millis(notBefore), "\(error.code): \(error.message)", messageId])

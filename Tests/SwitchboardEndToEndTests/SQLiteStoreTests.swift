@@ -35,6 +35,29 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("status callbacks that beat the send's answer are kept and applied when it is recorded")
+    func earlyStatuses() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            guard case .stored(let first, _, _) = try await store.ingest(inbound("SMin1"), at: Date(), bot: nil, policy: InboundPolicy()) else {
+                Issue.record("not stored")
+                return
+            }
+            let reply = try await store.enqueueOutbound(
+                contactId: first.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "fast"),
+                author: .init(kind: .agent), at: Date())
+            // Twilio's `delivered` arrives first, then a duplicate `sent`; neither finds the message yet.
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMfast", status: .delivered), at: Date()) == nil)
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMfast", status: .sent), at: Date()) == nil)
+            let recorded = try await store.recordDelivery(messageId: reply.id, result: .sent(providerMessageId: "SMfast"), at: Date())
+            #expect(recorded?.status == .delivered)
+            #expect(recorded?.providerMessageId == "SMfast")
+            #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM early_statuses") } == 0)
+            // Later callbacks apply as usual.
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMfast", status: .read), at: Date())?.status == .read)
+        }
+    }
+
     @Test("de-duplication holds across a restart")
     func dedupeAcrossRestart() async throws {
         try await withDatabase { path in
