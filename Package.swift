@@ -149,6 +149,7 @@ let package = Package(
                 "SwitchboardServer",
                 "SwitchboardSimulator",
                 "SwitchboardStorage",
+                "SwitchboardCore",
                 "CurlHTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -42,7 +42,38 @@ public actor RequestRecorder {
         requests
     }
 
+    /// How many requests were received (cheaper than `all()` for a count).
+    public func count() -> Int {
+        requests.count
+    }
+
+    /// The requests from `index` on (for polling without copying everything each time).
+    public func since(_ index: Int) -> ArraySlice<RecordedRequest> {
+        requests[min(index, requests.count)...]
+    }
+
     public func reset() {
         requests.removeAll()
+    }
+}
+
+/// The TCP connections clients opened to the simulator (by remote address), so a benchmark can
+/// tell whether the gateway reuses its connections.
+public actor ConnectionLog {
+    private var addresses: Set<String> = []
+
+    public init() {}
+
+    func note(_ address: String) {
+        addresses.insert(address)
+    }
+
+    /// Distinct connections seen since the start or the last reset.
+    public func count() -> Int {
+        addresses.count
+    }
+
+    public func reset() {
+        addresses.removeAll()
     }
 }

@@ -11,6 +11,8 @@ public struct Simulator: Sendable {
     public let settings: SimulatorSettings
     public let recorder: RequestRecorder
     public let scenario: SimulatorScenario
+    /// The connections clients opened (`GET /_simulator/stats`).
+    public let connections = ConnectionLog()
     /// When set, accepted messages are followed by the provider's status callbacks.
     public let callbacks: StatusCallbacks?
     let logger: Logger
@@ -25,6 +27,8 @@ public struct Simulator: Sendable {
 
     public func buildRouter() -> Router<SimulatorRequestContext> {
         let router = Router(context: SimulatorRequestContext.self)
+        router.add(middleware: ConnectionCountingMiddleware(log: connections))
+        let connections = self.connections
         let accounts = settings.accounts
         let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
         let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
@@ -143,6 +147,10 @@ public struct Simulator: Sendable {
             struct CallbackList: Encodable { var items: [SentCallback] }
             return try Self.json(CallbackList(items: await callbacks?.log.all() ?? []), status: 200)
         }
+        router.get("_simulator/stats") { _, _ in
+            struct Stats: Encodable { var requests: Int; var connections: Int }
+            return try Self.json(Stats(requests: await recorder.count(), connections: await connections.count()), status: 200)
+        }
         router.get("_simulator/requests") { _, _ in
             try Self.json(RequestList(items: await recorder.all()), status: 200)
         }
@@ -171,6 +179,7 @@ public struct Simulator: Sendable {
         }
         router.delete("_simulator/requests") { _, _ in
             await recorder.reset()
+            await connections.reset()
             await callbacks?.log.reset()
             return Response(status: .noContent)
         }

@@ -31,3 +31,17 @@ public struct SimulatorRequestContext: RequestContext {
 
 /// Thrown after a simulated connection reset; nothing is written back.
 struct ConnectionReset: Error {}
+
+/// Notes each request's connection in a `ConnectionLog`.
+struct ConnectionCountingMiddleware: RouterMiddleware {
+    let log: ConnectionLog
+
+    func handle(
+        _ request: Request, context: SimulatorRequestContext, next: (Request, SimulatorRequestContext) async throws -> Response
+    ) async throws -> Response {
+        if let address = context.channel.remoteAddress {
+            await log.note("\(address)")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwitchboardCore
 import TwilioSMSAdapter
 
@@ -78,16 +81,26 @@ struct TwilioMessagesFake: Sendable {
     }
 
     static func hex(count: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String((0..<count).map { _ in digits[Int.random(in: 0..<16)] })
+        var text = ""
+        text.reserveCapacity(count + 16)
+        while text.count < count {
+            let chunk = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            text += String(repeating: "0", count: 16 - chunk.count) + chunk
+        }
+        return String(text.prefix(count))
     }
 
+    /// `Fri, 13 Aug 2010 01:16:24 +0000`, as Twilio writes dates (formatted by hand: a
+    /// DateFormatter per answer would cost more than the rest of the answer).
     static func rfc2822(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 
     /// The message Twilio gives with an error code (https://www.twilio.com/docs/api/errors/{code}).

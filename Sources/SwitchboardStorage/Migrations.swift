@@ -160,6 +160,15 @@ enum SwitchboardMigrations {
                 CREATE INDEX early_statuses_age ON early_statuses(received_at);
                 """)
         }
+        migrator.registerMigration("v8-contacts-by-recent-activity") { db in
+            // The contacts list orders by COALESCE(last_message_at, -1) (contacts without a message
+            // last) and pages by (activity, id): an index on exactly that, so a page is a range scan
+            // instead of a sort of every contact.
+            try db.execute(sql: """
+                DROP INDEX contacts_by_activity;
+                CREATE INDEX contacts_by_recent_activity ON contacts(COALESCE(last_message_at, -1), id);
+                """)
+        }
         return migrator
     }
 }

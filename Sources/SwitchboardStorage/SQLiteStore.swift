@@ -375,27 +375,25 @@ public final class SQLiteStore: MessageStore {
         let leaseEnd = nowMillis + Int64(lease * 1000)
         return try await writer.write { db in
             let select = """
-                SELECT o.message_id, o.channel, o.recipient, o.attempts, m.contact_id, m.content, m.author_kind, c.phone,
+                SELECT o.message_id, o.channel, o.recipient, o.attempts, o.next_attempt_at, m.contact_id, m.content, m.author_kind, c.phone,
                        COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
                        (SELECT window_open_until FROM contact_channels cc
                          WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
                 FROM outbox o JOIN messages m ON m.id = o.message_id JOIN contacts c ON c.id = m.contact_id
                 """
-            var rows: [Row] = []
+            // One range scan of outbox_due_by_channel per channel: a query across channels that
+            // excluded the paced ones would step over every waiting paced row on each claim.
+            let byChannel = select + " WHERE o.channel = ? AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?"
+            var unpaced: [Row] = []
             if limit > 0 {
-                let listed = channelLimits.keys.map(\.rawValue).sorted()
-                let exclusion = listed.isEmpty ? "" : " AND o.channel NOT IN (\(listed.map { _ in "?" }.joined(separator: ", ")))"
-                var arguments: StatementArguments = [nowMillis]
-                _ = arguments.append(contentsOf: StatementArguments(listed))
-                _ = arguments.append(contentsOf: [limit])
-                rows += try Row.fetchAll(
-                    db.cachedStatement(sql: select + " WHERE o.next_attempt_at <= ?\(exclusion) ORDER BY o.next_attempt_at LIMIT ?"),
-                    arguments: arguments)
+                for channel in Channel.allCases where channelLimits[channel] == nil {
+                    unpaced += try Row.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, limit])
+                }
             }
-            for (channel, channelLimit) in channelLimits where channelLimit > 0 {
-                rows += try Row.fetchAll(
-                    db.cachedStatement(sql: select + " WHERE o.channel = ? AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?"),
-                    arguments: [channel.rawValue, nowMillis, channelLimit])
+            // The earliest due first across the unpaced channels, `limit` in all.
+            var rows = Array(unpaced.sorted { ($0["next_attempt_at"] as Int64) < ($1["next_attempt_at"] as Int64) }.prefix(limit))
+            for (channel, channelLimit) in channelLimits.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where channelLimit > 0 {
+                rows += try Row.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, channelLimit])
             }
             var items: [OutboxItem] = []
             items.reserveCapacity(rows.count)
@@ -516,7 +514,8 @@ public final class SQLiteStore: MessageStore {
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let after = afterCursor {
-                conditions.append("((COALESCE(last_message_at, -1) < ?) OR (COALESCE(last_message_at, -1) = ? AND id < ?))")
+                // The first term lets SQLite seek in contacts_by_recent_activity; the second is exact.
+                conditions.append("COALESCE(last_message_at, -1) <= ? AND (COALESCE(last_message_at, -1), id) < (?, ?)")
                 _ = arguments.append(contentsOf: [after.activity, after.activity, after.id])
             }
             if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {

@@ -6,7 +6,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A multi-channel messaging gateway (SMS, RCS, Messenger, web chat).",
-        subcommands: [ServeCommand.self, MigrateCommand.self, SimulateCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, SimulateCommand.self, BenchCommand.self])
 }
 
 /// Options every subcommand that reads the configuration shares.

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// `switchboard bench …`: the load drivers `scripts/bench` runs (docs/performance.md). Each starts
+/// the gateway as a separate process from the given binary, plays the providers with an in-process
+/// simulator, and prints one result line (`RESULT name key=value …`) for the script's table.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: end-to-end latency, outbound relay, scale (used by scripts/bench).",
+        subcommands: [LatencyBenchmark.self, OutboundBenchmark.self, ScaleBenchmark.self])
+}
+
+/// Options every benchmark takes.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "The gateway binary to start (a release build).")
+    var binary: String
+
+    @Option(help: "The gateway configuration (simulator-ready credentials; Benchmarks/bench.json).")
+    var config: String = "Benchmarks/bench.json"
+
+    @Option(help: "A scratch directory for the database and logs.")
+    var work: String
+
+    @Option(help: "The gateway's port.")
+    var gatewayPort: Int = 18180
+
+    @Option(help: "The simulator's port.")
+    var simulatorPort: Int = 18190
+}
+
+/// Percentiles of a sample, in the sample's unit.
+struct Percentiles {
+    let sorted: [Double]
+
+    init(_ values: [Double]) {
+        sorted = values.sorted()
+    }
+
+    func at(_ percent: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let index = Swift.min(sorted.count - 1, Swift.max(0, Int((percent / 100 * Double(sorted.count)).rounded(.up)) - 1))
+        return sorted[index]
+    }
+
+    var max: Double { sorted.last ?? .nan }
+
+    /// `p50_ms=… p99_ms=… max_ms=…` from seconds.
+    var milliseconds: String {
+        String(format: "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", at(50) * 1000, at(99) * 1000, max * 1000)
+    }
+}

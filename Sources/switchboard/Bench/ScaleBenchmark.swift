@@ -1,0 +1,98 @@
+import ArgumentParser
+import CurlHTTPClient
+import Foundation
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardStorage
+
+/// Memory and API latency at scale: the gateway's RSS idle on an empty database, then on one with
+/// 100,000 contacts and 1,000,000 messages (stored with the store's own ingest), and the latency of
+/// the console's queries at that size: the contacts list (first and a deep page), a contact's
+/// trail, a search by phone.
+struct ScaleBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale", abstract: "RSS and API latency with 100,000 contacts and 1,000,000 messages.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Contacts.")
+    var contacts: Int = 100_000
+
+    @Option(help: "Messages per contact.")
+    var messagesPerContact: Int = 10
+
+    @Option(help: "Requests timed per query.")
+    var samples: Int = 200
+
+    func run() async throws {
+        let client = CurlHTTPClient()
+        defer { client.shutdown() }
+        let environment = ["SWITCHBOARD_BOT": "none"]
+
+        // Idle on an empty database.
+        let empty = try await GatewayProcess(
+            binary: options.binary, config: options.config, port: options.gatewayPort, database: options.work + "/scale-empty.sqlite",
+            environment: environment, log: options.work + "/scale-empty.log", client: client)
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let idleEmpty = empty.rssKiB
+        empty.stop()
+
+        // Fill a database through the store: every contact writes `messagesPerContact` times, in turns.
+        let database = options.work + "/scale.sqlite"
+        let total = contacts * messagesPerContact
+        let seedStart = monotonicSeconds()
+        do {
+            let store = try SQLiteStore(path: database)
+            let contactCount = contacts
+            try await concurrently(total, width: 256) { index in
+                let contact = index % contactCount
+                _ = try await store.ingest(
+                    InboundMessage(channel: .sms, senderAddress: "+1558" + String(format: "%07d", contact),
+                                   providerMessageId: "scale-\(index)", content: Content(text: "message \(index / contactCount) from contact \(contact)")),
+                    at: Date(), bot: nil, policy: InboundPolicy())
+            }
+        }
+        let seedSeconds = monotonicSeconds() - seedStart
+        let databaseMiB = Double((try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0) / 1_048_576
+
+        let gateway = try await GatewayProcess(
+            binary: options.binary, config: options.config, port: options.gatewayPort, database: database,
+            environment: environment, log: options.work + "/scale.log", client: client)
+        defer { gateway.stop() }
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let idleLoaded = gateway.rssKiB
+
+        // Ids and a deep cursor for the queries.
+        var ids: [String] = []
+        var cursor: String?
+        var deepCursor: String?
+        for page in 0..<20 {
+            let path = "/api/v1/contacts?limit=50" + (cursor.map { "&cursor=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? "")
+            let body = try await gateway.timedGet(path).body
+            let json = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+            ids += ((json?["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+            cursor = json?["nextCursor"] as? String
+            if page == 18 { deepCursor = cursor }
+        }
+        guard !ids.isEmpty, let deepCursor else { throw BenchError("the contacts list is empty") }
+        let queries: [(String, @Sendable (Int) -> String)] = [
+            ("contacts_first_page", { _ in "/api/v1/contacts?limit=50" }),
+            ("contacts_page_20", { _ in "/api/v1/contacts?limit=50&cursor=" + deepCursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }),
+            ("trail_page", { [ids] index in "/api/v1/contacts/\(ids[index % ids.count])/messages?limit=50" }),
+            ("search_by_phone", { [contacts] index in "/api/v1/contacts?limit=50&query=%2B1558" + String(format: "%07d", (index * 7919) % contacts) }),
+        ]
+        for (name, path) in queries {
+            for index in 0..<20 { _ = try await gateway.timedGet(path(index)) }
+            var times: [Double] = []
+            for index in 0..<samples {
+                let (status, seconds, _) = try await gateway.timedGet(path(index))
+                guard status == 200 else { throw BenchError("\(name): \(status)") }
+                times.append(seconds)
+            }
+            print("RESULT api query=\(name) \(Percentiles(times).milliseconds)")
+        }
+        print(String(format: "RESULT scale contacts=%d messages=%d seed_rate=%.0f db_mib=%.0f rss_idle_empty_mib=%.1f rss_idle_loaded_mib=%.1f rss_after_api_mib=%.1f",
+                     contacts, total, Double(total) / seedSeconds, databaseMiB, Double(idleEmpty) / 1024, Double(idleLoaded) / 1024,
+                     Double(gateway.rssKiB) / 1024))
+    }
+}
