@@ -137,7 +137,8 @@ public final class OutboxWorker: Service, Sendable {
             logger.warning("outbound message failed", metadata: metadata)
         }
         do {
-            if let message = try await store.recordDelivery(messageId: item.messageId, result: result, at: now()) {
+            if let message = try await store.recordDelivery(
+                messageId: item.messageId, result: result, at: now(), returning: events?.hasSubscribers ?? false) {
                 events?.publish(.status(message))
             }
         } catch {

@@ -86,3 +86,53 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// JSON text written by hand: the simulator answers every provider call with a body, and
+    /// JSONEncoder's generic path cost more than the rest of the answer.
+    public func write(into text: inout String, sortedKeys: Bool = false) {
+        switch self {
+        case .null: text += "null"
+        case .bool(let value): text += value ? "true" : "false"
+        case .number(let value):
+            if value.rounded() == value, abs(value) < 1e15 { text += String(Int64(value)) } else { text += "\(value)" }
+        case .string(let value): Self.writeString(value, into: &text)
+        case .array(let values):
+            text += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += "," }
+                value.write(into: &text, sortedKeys: sortedKeys)
+            }
+            text += "]"
+        case .object(let object):
+            text += "{"
+            var first = true
+            for key in sortedKeys ? object.keys.sorted() : Array(object.keys) {
+                if !first { text += "," }
+                first = false
+                Self.writeString(key, into: &text)
+                text += ":"
+                object[key]!.write(into: &text, sortedKeys: sortedKeys)
+            }
+            text += "}"
+        }
+    }
+
+    static func writeString(_ value: String, into text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case let control where control.value < 0x20:
+                let hex = String(control.value, radix: 16)
+                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
+    }
+}

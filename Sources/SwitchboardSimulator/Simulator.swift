@@ -209,6 +209,16 @@ public struct Simulator: Sendable {
         return fault
     }
 
+    /// A provider's answer body (the fast path: written by hand, see `JSONValue.write`).
+    static func json(_ body: [String: JSONValue], status: Int, retryAfter: Int? = nil) throws -> Response {
+        var text = ""
+        JSONValue.object(body).write(into: &text)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
     static func json(_ value: some Encodable, status: Int, retryAfter: Int? = nil) throws -> Response {
         let data = try GatewayJSON.encoder().encode(value)
         var headers = HTTPFields()

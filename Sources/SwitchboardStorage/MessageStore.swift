@@ -17,6 +17,9 @@ public protocol MessageStore: Sendable {
     func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem]
     /// Records the outcome of one send attempt.
     func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message?
+    /// The same, reading the message back only when `returning` (someone listens for it): the
+    /// writer is the outbox's serialized part, and most sends have no listener.
+    func recordDelivery(messageId: String, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message?
     /// When the next outbox row is due, if any.
     func nextOutboxDue() async throws -> Date?
     func message(id: String) async throws -> Message?

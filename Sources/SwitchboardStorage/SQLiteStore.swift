@@ -420,13 +420,17 @@ public final class SQLiteStore: MessageStore {
     /// Applies the status callbacks that came before the provider message id was recorded, in
     /// the order of their statuses (a status never moves backwards), and forgets them.
     static func applyEarlyStatuses(_ db: Database, messageId: String, providerMessageId: String, at nowMillis: Int64) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId]),
+        // Usually there are none: look before reading the message.
+        let early = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT e.* FROM early_statuses e JOIN messages m ON m.channel = e.channel
+                WHERE m.id = ? AND e.provider_message_id = ?
+                """),
+            arguments: [messageId, providerMessageId])
+        guard !early.isEmpty,
+              let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId]),
               var message = try message(from: row)
         else { return }
-        let early = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM early_statuses WHERE channel = ? AND provider_message_id = ?"),
-            arguments: [message.channel.rawValue, providerMessageId])
-        guard !early.isEmpty else { return }
         let updates = early.compactMap { row -> (MessageStatus, MessageError?)? in
             guard let status = MessageStatus(rawValue: row["status"]) else { return nil }
             let code: String? = row["error_code"]
@@ -444,6 +448,10 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message? {
+        try await recordDelivery(messageId: messageId, result: result, at: now, returning: true)
+    }
+
+    public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message? {
         let nowMillis = Timestamp.millis(now)
         return try await writer.write { db in
             switch result {
@@ -473,6 +481,7 @@ public final class SQLiteStore: MessageStore {
                 }
                 try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
             }
+            guard returning else { return nil }
             return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])
                 .flatMap { try Self.message(from: $0) }
         }
