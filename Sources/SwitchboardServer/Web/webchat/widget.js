@@ -51,6 +51,8 @@
     .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   `;
 
+  // The console's element builder, repeated: the widget is one self-contained classic script that
+  // a website includes from another origin, so it imports nothing.
   function h(tag, attributes = {}, ...children) {
     const element = document.createElement(tag);
     for (const [key, value] of Object.entries(attributes)) {
