@@ -117,11 +117,17 @@ class Console {
     $("composer-author").value = localStorage.getItem(AGENT_KEY) ?? "";
     $("composer-author").addEventListener("change", () => localStorage.setItem(AGENT_KEY, $("composer-author").value.trim()));
     $("bot-toggle").addEventListener("change", () => this.setBot($("bot-toggle").checked));
+    // Forms are cleared when submitted, not when the gateway answers: by then the agent may be
+    // typing the next entry (a live update can redraw the panel before the answer arrives).
     $("attribute-add").addEventListener("submit", (event) => {
       event.preventDefault();
+      const name = $("attribute-name").value.trim(), value = $("attribute-value").value;
+      $("attribute-name").value = ""; $("attribute-value").value = "";
       this.mutate(async (id) => {
-        await this.api.setAttribute(id, $("attribute-name").value.trim(), $("attribute-value").value);
-        $("attribute-name").value = ""; $("attribute-value").value = "";
+        try { await this.api.setAttribute(id, name, value); } catch (error) {
+          if (!$("attribute-name").value) { $("attribute-name").value = name; $("attribute-value").value = value; }
+          throw error;
+        }
       });
     });
     $("tag-assign").addEventListener("submit", (event) => {
@@ -132,10 +138,15 @@ class Console {
     $("tag-create").addEventListener("submit", (event) => {
       event.preventDefault();
       const name = $("tag-new").value.trim();
+      $("tag-new").value = "";
       this.mutate(async (id) => {
-        try { await this.api.createTag(name); } catch (error) { if (error.status !== 409) throw error; }
-        await this.api.assignTag(id, name);
-        $("tag-new").value = "";
+        try {
+          try { await this.api.createTag(name); } catch (error) { if (error.status !== 409) throw error; }
+          await this.api.assignTag(id, name);
+        } catch (error) {
+          if (!$("tag-new").value) $("tag-new").value = name;
+          throw error;
+        }
       });
     });
     const token = sessionStorage.getItem(TOKEN_KEY);
