@@ -7,6 +7,7 @@ The documented ports are moved to free ones through the configuration and the UR
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -101,3 +102,4 @@ def test_every_command_of_the_simulator_walkthrough_works():
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(work, ignore_errors=True)
