@@ -26,9 +26,11 @@ public struct WebhookRequest: Sendable {
 
     /// The media type of the body without parameters, lower-cased (`application/json`).
     public var mediaType: String? {
-        header("content-type").map {
-            $0.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingWhitespace().lowercased() } ?? ""
-        }
+        guard let value = header("content-type") else { return nil }
+        let base = value.firstIndex(of: ";").map { value[..<$0] } ?? value[...]
+        // Usually already bare and lower-case: then no copy through trimming and lower-casing.
+        if !base.utf8.contains(where: { (65...90).contains($0) || $0 == 32 || $0 == 9 }) { return String(base) }
+        return String(base).trimmingWhitespace().lowercased()
     }
 }
 

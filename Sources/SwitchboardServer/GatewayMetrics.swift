@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import SwitchboardCore
 
 /// The process's metrics: swift-metrics bootstrapped once with a Prometheus registry, which
 /// `GET /metrics` renders in Prometheus' text format.
@@ -12,8 +13,27 @@ public enum GatewayMetrics {
         return true
     }()
 
+    /// The per-message counters, made once: `Counter(label:dimensions:)` goes through the
+    /// factory's registry (a lock and a keyed lookup) every time it is called.
+    private static let inboundCounters: [String: Metrics.Counter] = {
+        _ = bootstrapped
+        return Dictionary(uniqueKeysWithValues: Channel.allCases.map {
+            ($0.rawValue, Metrics.Counter(label: "switchboard_inbound_messages_total", dimensions: [("channel", $0.rawValue)]))
+        })
+    }()
+
+    private static let outboundCounters: [String: Metrics.Counter] = {
+        _ = bootstrapped
+        return Dictionary(uniqueKeysWithValues: Channel.allCases.flatMap { channel in
+            ["sent", "retry", "failed"].map { result in
+                (channel.rawValue + "/" + result, Metrics.Counter(
+                    label: "switchboard_outbound_attempts_total", dimensions: [("channel", channel.rawValue), ("result", result)]))
+            }
+        })
+    }()
+
     static func inbound(channel: String) {
-        Counter(label: "switchboard_inbound_messages_total", dimensions: [("channel", channel)]).increment()
+        (inboundCounters[channel] ?? Counter(label: "switchboard_inbound_messages_total", dimensions: [("channel", channel)])).increment()
     }
 
     static func duplicate(channel: String) {
@@ -26,6 +46,7 @@ public enum GatewayMetrics {
 
     /// An outbound attempt's result: `sent`, `retry` or `failed`.
     static func outbound(channel: String, result: String) {
-        Counter(label: "switchboard_outbound_attempts_total", dimensions: [("channel", channel), ("result", result)]).increment()
+        (outboundCounters[channel + "/" + result]
+            ?? Counter(label: "switchboard_outbound_attempts_total", dimensions: [("channel", channel), ("result", result)])).increment()
     }
 }

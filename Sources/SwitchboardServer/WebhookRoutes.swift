@@ -87,13 +87,15 @@ struct WebhookRoutes: Sendable {
     func process(
         _ webhook: WebhookRequest, path: String, context: GatewayRequestContext, adapter: any InboundChannelAdapter
     ) async throws -> Response {
-        var logger = context.logger
-        logger[metadataKey: "channel"] = "\(adapter.channel.rawValue)"
+        // The channel goes into each log call's metadata rather than into the logger: setting a
+        // logger's metadata makes swift-log's stream handler re-render all of it, on every webhook.
+        let logger = context.logger
+        let channel = adapter.channel.rawValue
         let events: [InboundEvent]
         do {
             events = try adapter.verifiedEvents(webhook)
         } catch {
-            logger.warning("webhook refused", metadata: ["reason": "\(error.reason)", "path": "\(path)"])
+            logger.warning("webhook refused", metadata: ["channel": "\(channel)", "reason": "\(error.reason)", "path": "\(path)"])
             GatewayMetrics.webhookRefused(channel: adapter.channel.rawValue, reason: GatewayError(error).code)
             throw GatewayError(error)
         }
@@ -101,7 +103,7 @@ struct WebhookRoutes: Sendable {
             try await pipeline.ingest(events, logger: logger)
         } catch {
             // Not acknowledged: the provider keeps the message and retries.
-            logger.error("webhook not stored", metadata: ["error": "\(error)"])
+            logger.error("webhook not stored", metadata: ["channel": "\(channel)", "error": "\(error)"])
             throw GatewayError(.serviceUnavailable, code: "storage_unavailable", message: "the message could not be stored; retry later")
         }
         let ack = adapter.acknowledgement
