@@ -52,6 +52,13 @@ struct SimulatorFakeTests {
             #expect(resource["to"] as? String == "+13455431221")
             #expect(resource["body"] as? String == "A Test Message")
             #expect((resource["sid"] as? String)?.count == 34)
+            // RFC 2822 dates, as in the documented example ("Fri, 13 Aug 2010 01:16:24 +0000").
+            let created = try #require(resource["date_created"] as? String)
+            #expect(created.wholeMatch(of: /[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000/) != nil, "\(created)")
+            let parser = DateFormatter()
+            parser.locale = Locale(identifier: "en_US_POSIX")
+            parser.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+            #expect(abs((parser.date(from: created) ?? .distantPast).timeIntervalSinceNow) < 60)
 
             // Without `To`, with a bad number, without auth: Twilio's error body, its code and status.
             let errorShape = Self.shape(try Self.json(Fixtures.bytes("twilio/error-21211.json")))
