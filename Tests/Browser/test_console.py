@@ -1,7 +1,9 @@
 """The console against a live gateway: live contact list, agent replies reaching the fake Twilio
 API, and every edit of the contact panel visible through the REST API afterwards."""
 
+import json
 import re
+import urllib.request
 
 from playwright.sync_api import expect
 
@@ -66,6 +68,16 @@ def test_an_agent_turns_the_bot_off_and_replies_through_twilio(page, gateway):
     expect(reply).to_contain_text("Agent: Grace")
     # The simulator's status callbacks move the ticks along: sent, delivered.
     expect(reply.locator(".status")).to_have_attribute("aria-label", re.compile(r"Status: (delivered|read)"), timeout=15000)
+
+    # A reply Twilio refuses for good shows as failed, with Twilio's words on hover.
+    request = urllib.request.Request(f"{gateway.simulator}/_simulator/faults", method="POST",
+                                     data=json.dumps({"provider": "twilio", "status": 400, "errorCode": 21610}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=5)
+    page.get_by_label("Message", exact=True).fill("One more thing.")
+    page.get_by_role("button", name="Send").click()
+    failed = page.locator("#message-list li.outbound").filter(has_text="One more thing.")
+    expect(failed.locator(".status")).to_have_attribute("title", re.compile("failed: Attempt to send to unsubscribed recipient"), timeout=15000)
 
 
 def test_the_composer_shows_why_a_reply_is_refused(page, gateway):
@@ -144,8 +156,19 @@ def test_panel_edits_are_visible_through_the_api(page, gateway):
 def test_keyboard_reaches_contacts_and_the_composer(page, gateway):
     gateway.simulate("--channel", "sms", "--from", "+15550105001", "--text", "keyboard user here")
     sign_in(page, gateway)
-    page.locator("#contact-list li button").first.focus()
+    gateway.simulate("--channel", "sms", "--from", "+15550105002", "--text", "and another one")
+    contacts = page.locator("#contact-list li")
+    expect(contacts.first).to_contain_text("+15550105002")
+    expect(contacts.nth(1)).to_contain_text("+15550105001")
+    # Arrow keys move between contacts; Enter opens one.
+    contacts.first.get_by_role("button").focus()
+    page.keyboard.press("ArrowDown")
+    expect(contacts.nth(1).get_by_role("button")).to_be_focused()
+    page.keyboard.press("Home")
+    expect(contacts.first.get_by_role("button")).to_be_focused()
+    page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
+    expect(page.locator("#trail-title")).to_have_text("+15550105001")
     expect(page.locator("#composer")).to_be_visible()
     page.get_by_label("Message", exact=True).focus()
     page.keyboard.type("typed with the keyboard")

@@ -245,23 +245,36 @@ class Console {
         }
       } catch (error) { this.handle(error, "contacts-empty"); }
     }
-    if (message.contactId === this.selected?.id) this.messageChanged(message, true);
+    if (message.contactId === this.selected?.id) this.messageChanged(message);
   }
 
-  messageChanged(message, append = false) {
+  /** A message created or changed: events can arrive in any order (the outbox may report a
+   *  send's result before the event of its creation), so the latest `updatedAt` wins and a
+   *  message not yet shown takes its place by id (ids are time-ordered). */
+  messageChanged(message) {
     if (message.contactId !== this.selected?.id) return;
     const index = this.messages.findIndex((existing) => existing.id === message.id);
     if (index >= 0) {
+      if ((message.updatedAt ?? "") < (this.messages[index].updatedAt ?? "")) return;
       this.messages[index] = message;
       $(`message-${message.id}`)?.replaceWith(this.renderMessage(message));
-    } else if (append) {
-      const list = $("messages");
-      const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-      this.messages.push(message);
-      $("message-list").append(this.renderMessage(message));
-      $("messages-empty").hidden = true;
-      if (atBottom || message.direction === "outbound") list.scrollTop = list.scrollHeight;
+      return;
     }
+    // Older than the pages loaded so far: it will come with its page.
+    if (this.messagesCursor && this.messages.length && message.id < this.messages[0].id) return;
+    const list = $("messages");
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const later = this.messages.findIndex((existing) => existing.id > message.id);
+    const element = this.renderMessage(message);
+    if (later < 0) {
+      this.messages.push(message);
+      $("message-list").append(element);
+    } else {
+      $(`message-${this.messages[later].id}`)?.before(element);
+      this.messages.splice(later, 0, message);
+    }
+    $("messages-empty").hidden = true;
+    if (atBottom || message.direction === "outbound") list.scrollTop = list.scrollHeight;
   }
 
   contactChanged(contact) {
@@ -364,7 +377,7 @@ class Console {
       const [contact, page] = await Promise.all([this.api.contact(id), this.api.messages(id)]);
       if (this.selected?.id !== id) return;
       this.selected = contact;
-      for (const message of page.items) this.messageChanged(message, true);
+      for (const message of page.items) this.messageChanged(message);
       this.renderPanel();
     } catch (error) { this.handle(error); }
   }
@@ -465,7 +478,7 @@ class Console {
         channel: $("composer-channel").value || undefined, text, authorName: $("composer-author").value.trim() || undefined,
       });
       $("composer-text").value = "";
-      this.messageChanged(message, true);
+      this.messageChanged(message);
     } catch (error) {
       this.handle(error, "composer-error");
     } finally {
