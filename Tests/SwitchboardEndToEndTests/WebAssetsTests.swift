@@ -29,6 +29,17 @@ struct WebAssetsTests {
         }
     }
 
+    @Test("SWITCHBOARD_WEB_ROOT names where the files are")
+    func webRoot() throws {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/SwitchboardServer/Web")
+        let assets = WebAssets.locate(environment: ["SWITCHBOARD_WEB_ROOT": source.path])
+        #expect(assets.root?.standardizedFileURL.path == source.standardizedFileURL.path)
+        #expect(assets.assets["console/index.html"]?.contentType == "text/html; charset=utf-8")
+        #expect(assets.assets["webchat/widget.js"] != nil)
+        #expect(WebAssets(root: nil).assets.isEmpty)
+    }
+
     @Test("files are revalidated by ETag")
     func etag() async throws {
         try await TestEnvironment.with { env in
