@@ -11,10 +11,10 @@ public struct RecordedRequest: Codable, Sendable, Equatable {
     /// The JSON body (Messenger, RBM), as text.
     public var json: String?
     /// The status the simulator answered with; 0 when it reset the connection instead.
-    public var responseStatus: Int
+    public var responseStatus: Int = 0
     /// The provider message id the simulator assigned, when it accepted the message.
     public var providerMessageId: String?
-    public var receivedAt: Date
+    public var receivedAt = Date()
 
     /// The first value of a form parameter.
     public func formValue(_ name: String) -> String? {

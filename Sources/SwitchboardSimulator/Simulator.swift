@@ -44,19 +44,13 @@ public struct Simulator: Sendable {
                 pathAccountSid: try context.parameters.require("accountSid"),
                 authorization: request.headers[.authorization], form: form)
             let fault = await Self.apply(scenario.nextFault(for: "twilio"))
-            if fault?.reset == true {
-                await recorder.record(RecordedRequest(
-                    provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
-                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
-                try await context.resetConnection()
-            }
             if let fault, let status = fault.status {
                 let code = fault.errorCode ?? (status == 429 ? 20429 : 20500)
                 answer = TwilioMessagesFake.error(status: status, code: code, message: TwilioMessagesFake.message(forCode: code))
             }
-            await recorder.record(RecordedRequest(
-                provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil,
-                responseStatus: answer.status, providerMessageId: answer.sid, receivedAt: Date()))
+            try await Self.record(
+                RecordedRequest(provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil),
+                status: answer.status, providerMessageId: answer.sid, fault: fault, recorder: recorder, context: context)
             if let callbacks, let sid = answer.sid {
                 Task { await callbacks.twilio(sid: sid, form: form, faults: fault?.callbacks) }
             }
@@ -67,19 +61,13 @@ public struct Simulator: Sendable {
             let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
             var answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
             let fault = await Self.apply(scenario.nextFault(for: "messenger"))
-            if fault?.reset == true {
-                await recorder.record(RecordedRequest(
-                    provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
-                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
-                try await context.resetConnection()
-            }
             if let fault, let status = fault.status {
                 let code = fault.errorCode ?? (status == 429 ? 613 : 2)
                 answer = MessengerSendFake.error(status: status, code: code, type: "OAuthException", message: MessengerSendFake.message(forCode: code))
             }
-            await recorder.record(RecordedRequest(
-                provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
-                responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            try await Self.record(
+                RecordedRequest(provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self)),
+                status: answer.status, providerMessageId: answer.messageId, fault: fault, recorder: recorder, context: context)
             if let callbacks, let mid = answer.messageId, case .string(let recipient)? = answer.body["recipient_id"] {
                 Task { await callbacks.messenger(recipient: recipient, mid: mid, faults: fault?.callbacks) }
             }
@@ -96,18 +84,12 @@ public struct Simulator: Sendable {
                 answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
             }
             let fault = await Self.apply(scenario.nextFault(for: "rbm"))
-            if fault?.reset == true {
-                await recorder.record(RecordedRequest(
-                    provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
-                    responseStatus: 0, providerMessageId: nil, receivedAt: Date()))
-                try await context.resetConnection()
-            }
             if let fault, let status = fault.status {
                 answer = RBMFake.error(status, status: status == 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE", message: "Simulated failure")
             }
-            await recorder.record(RecordedRequest(
-                provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self),
-                responseStatus: answer.status, providerMessageId: answer.messageId, receivedAt: Date()))
+            try await Self.record(
+                RecordedRequest(provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self)),
+                status: answer.status, providerMessageId: answer.messageId, fault: fault, recorder: recorder, context: context)
             if let callbacks, answer.status == 200, let messageId = answer.messageId {
                 Task { await callbacks.rbm(phone: phone, messageId: messageId, faults: fault?.callbacks) }
             }
@@ -202,6 +184,22 @@ public struct Simulator: Sendable {
     }
 
     /// Waits out a fault's delay and hands it on.
+    /// Records a send call with the answer's status and provider id; or, when the fault asks for a
+    /// reset, with status 0, and drops the connection instead of answering.
+    static func record(
+        _ call: RecordedRequest, status: Int, providerMessageId: String?, fault: SimulatedFault?, recorder: RequestRecorder,
+        context: SimulatorRequestContext
+    ) async throws {
+        var call = call
+        if fault?.reset == true {
+            await recorder.record(call)
+            try await context.resetConnection()
+        }
+        call.responseStatus = status
+        call.providerMessageId = providerMessageId
+        await recorder.record(call)
+    }
+
     static func apply(_ fault: SimulatedFault?) async -> SimulatedFault? {
         if let delay = fault?.delayMilliseconds, delay > 0 {
             try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)

@@ -20,6 +20,11 @@ struct BenchSimulator {
         return BenchSimulator(simulator: simulator, group: group, task: task, url: "http://127.0.0.1:\(port)")
     }
 
+    /// The gateway's environment for a run: the bot, and every provider's API pointed here.
+    func gatewayEnvironment(bot: String) -> [String: String] {
+        ["SWITCHBOARD_BOT": bot, "TWILIO_API_BASE_URL": url, "MESSENGER_API_BASE_URL": url, "RBM_API_BASE_URL": url]
+    }
+
     /// Provider calls that carried a message and were accepted, from `index` on.
     func acceptedMessages(since index: Int) async -> (items: [RecordedRequest], next: Int) {
         let slice = await simulator.recorder.since(index)

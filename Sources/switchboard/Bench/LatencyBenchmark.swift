@@ -31,8 +31,7 @@ struct LatencyBenchmark: AsyncParsableCommand {
         let simulator = try await BenchSimulator.start(port: options.simulatorPort, accounts: accounts)
         let gateway = try await GatewayProcess(
             binary: options.binary, config: options.config, port: options.gatewayPort, database: options.work + "/latency.sqlite",
-            environment: ["SWITCHBOARD_BOT": "echo", "TWILIO_API_BASE_URL": simulator.url, "MESSENGER_API_BASE_URL": simulator.url,
-                          "RBM_API_BASE_URL": simulator.url],
+            environment: simulator.gatewayEnvironment(bot: "echo"),
             log: options.work + "/latency-gateway.log", client: client)
         defer { gateway.stop() }
         let sender = InboundWebhookSender(gatewayURL: gateway.url, publicURL: gateway.url, accounts: accounts, client: client)

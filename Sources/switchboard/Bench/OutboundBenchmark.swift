@@ -67,8 +67,7 @@ struct OutboundBenchmark: AsyncParsableCommand {
         let started = Date().timeIntervalSince1970
         let gateway = try await GatewayProcess(
             binary: options.binary, config: options.config, port: options.gatewayPort, database: database,
-            environment: ["SWITCHBOARD_BOT": "none", "TWILIO_API_BASE_URL": simulator.url, "MESSENGER_API_BASE_URL": simulator.url,
-                          "RBM_API_BASE_URL": simulator.url],
+            environment: simulator.gatewayEnvironment(bot: "none"),
             log: options.work + "/outbound-gateway.log", client: client)
         defer { gateway.stop() }
         var next = 0
