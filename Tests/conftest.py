@@ -47,23 +47,33 @@ class Gateway:
         self.work = work
         self.config = work / "switchboard.json"
         self.config.write_text(json.dumps(config))
-        env = dict(os.environ, SWITCHBOARD_API_TOKEN=TOKEN, LOG_LEVEL="warning")
+        self.dev = dev
         self.log = open(work / "gateway.log", "w")
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, SWITCHBOARD_API_TOKEN=TOKEN, LOG_LEVEL="warning")
         self.process = subprocess.Popen(
-            [binary, "serve", *(["--dev"] if dev else []), "--config", str(self.config)], cwd=REPO, env=env,
+            [self.binary, "serve", *(["--dev"] if self.dev else []), "--config", str(self.config)], cwd=REPO, env=env,
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
-                if dev:
+                if self.dev:
                     urllib.request.urlopen(f"{self.simulator}/_simulator/requests", timeout=1)
                 return
             except OSError:
                 if self.process.poll() is not None:
                     break
                 time.sleep(0.1)
-        raise RuntimeError(f"the gateway did not start: {(work / 'gateway.log').read_text()}")
+        raise RuntimeError(f"the gateway did not start: {(self.work / 'gateway.log').read_text()}")
+
+    def restart(self):
+        """Stops the process and starts it again on the same port and database."""
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.start()
 
     def stop(self):
         self.process.terminate()
