@@ -5,6 +5,7 @@ Debian's chromium driven by Playwright (Tests/Browser)."""
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -42,8 +43,16 @@ class Gateway:
         config["simulator"]["port"] = sim_port
         # As with a short code: the tests send more SMS than a long code's one a second.
         config["outbox"]["pacing"] = {"sms": {"perSecond": 200, "burst": 200}}
-        for provider in ("twilio", "messenger", "rbm"):
-            config[provider]["apiBaseURL"] = self.simulator
+        if not dev:
+            # Without --dev the gateway takes no published simulator credentials: give it secrets of
+            # its own (the simulator, started by `simulate run`, reads the same file).
+            secret = lambda: secrets.token_hex(16)
+            config["twilio"] = {"accountSid": "AC" + secrets.token_hex(16), "authToken": secret(),
+                                "from": "+15550001111", "apiBaseURL": self.simulator}
+            config["messenger"] = {"appSecret": secret(), "verifyToken": secret(), "pageAccessToken": secret(),
+                                   "pageId": "100000000000001", "apiBaseURL": self.simulator}
+            config["rbm"] = {"agentId": "switchboard-simulator-agent", "clientToken": secret(),
+                             "accessToken": secret(), "apiBaseURL": self.simulator}
         self.work = work
         self.config = work / "switchboard.json"
         self.config.write_text(json.dumps(config))

@@ -72,7 +72,15 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
 
     static func event(from event: MessengerWebhook.Event) -> InboundEvent {
         guard let sender = event.sender?.id else { return .ignored("Messenger event without a sender") }
-        let sentAt = event.timestamp.map { Date(timeIntervalSince1970: $0 / 1000) }
+        // Meta's times are milliseconds since 1970; anything else is dropped (logged by the
+        // pipeline), never converted: `1e22` must not reach an Int64 conversion.
+        var sentAt: Date?
+        if let timestamp = event.timestamp {
+            guard let date = Timestamp.providerDate(millis: timestamp) else {
+                return .ignored("Messenger event with an impossible timestamp")
+            }
+            sentAt = date
+        }
         if let message = event.message {
             if message.isEcho == true {
                 // Our own page's sends, echoed back: already stored as outbound.
@@ -84,17 +92,21 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
                 content.postback = .init(title: message.text, payload: reply.payload)
             }
             for attachment in message.attachments ?? [] {
+                // A URL the console or a widget would render must be http(s) with a host: a
+                // signed event is still input (docs/security.md).
+                let url = attachment.payload?.url.flatMap { ExternalURL.isAcceptable($0, allowHTTP: true) ? $0 : nil }
                 switch attachment.type {
                 case "image", "video", "audio", "file":
-                    guard let url = attachment.payload?.url else { continue }
+                    guard let url else { continue }
                     content.attachments.append(.init(kind: Content.Attachment.Kind(rawValue: attachment.type) ?? .file, url: url))
                 case "location":
                     if let coordinates = attachment.payload?.coordinates {
-                        content.location = .init(latitude: coordinates.lat, longitude: coordinates.long, label: attachment.title ?? attachment.payload?.title)
+                        content.location = .checked(
+                            latitude: coordinates.lat, longitude: coordinates.long, label: attachment.title ?? attachment.payload?.title)
                     }
                 default:
                     // fallback (shared links), reels, stickers without a URL: nothing we can carry.
-                    if let url = attachment.payload?.url {
+                    if let url {
                         content.attachments.append(.init(kind: .file, url: url, name: attachment.payload?.title))
                     }
                 }
@@ -106,19 +118,23 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         }
         if let postback = event.postback, let payload = postback.payload {
             // Postbacks before 2020 carried no mid; sender and timestamp identify them then.
-            let id = postback.mid ?? "postback:\(sender):\(Int64(event.timestamp ?? 0))"
+            let id = postback.mid ?? "postback:\(sender):\(sentAt.map(Timestamp.millis) ?? 0)"
             return .message(InboundMessage(
                 channel: .messenger, senderAddress: sender, recipientAddress: event.recipient?.id, providerMessageId: id,
                 content: Content(text: postback.title, postback: .init(title: postback.title, payload: payload)), sentAt: sentAt))
         }
         if let delivery = event.delivery {
+            guard let upTo = Timestamp.providerDate(millis: delivery.watermark) else {
+                return .ignored("Messenger delivery with an impossible watermark")
+            }
             return .watermark(Watermark(
-                channel: .messenger, senderAddress: sender, status: .delivered,
-                upTo: Date(timeIntervalSince1970: delivery.watermark / 1000), providerMessageIds: delivery.mids ?? []))
+                channel: .messenger, senderAddress: sender, status: .delivered, upTo: upTo, providerMessageIds: delivery.mids ?? []))
         }
         if let read = event.read {
-            return .watermark(Watermark(
-                channel: .messenger, senderAddress: sender, status: .read, upTo: Date(timeIntervalSince1970: read.watermark / 1000)))
+            guard let upTo = Timestamp.providerDate(millis: read.watermark) else {
+                return .ignored("Messenger read with an impossible watermark")
+            }
+            return .watermark(Watermark(channel: .messenger, senderAddress: sender, status: .read, upTo: upTo))
         }
         if let reaction = event.reaction {
             return .ignored("Messenger reaction \(reaction.action ?? "?") on \(reaction.mid ?? "?")")

@@ -51,10 +51,11 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     /// `X-Goog-Signature` is base64(HMAC-SHA512(clientToken, base64-decoded message.data)): the
     /// decoded bytes, not the HTTP body (Google's Node sample on the webhooks guide).
     func verifiedPayload(_ request: WebhookRequest) throws(WebhookError) -> RBMUserPayload {
-        let data = try Self.data(try Self.envelope(request))
+        // An unsigned request is refused before its JSON is parsed: its work stays small.
         guard let header = request.header("X-Goog-Signature"), !header.isEmpty else {
             throw .badSignature("the X-Goog-Signature header is missing")
         }
+        let data = try Self.data(try Self.envelope(request))
         let expected = HMACSignature.sha512Base64(key: settings.clientToken, message: data)
         guard HMACSignature.constantTimeEquals(Array(header.utf8), Array(expected.utf8)) else {
             throw .badSignature("the X-Goog-Signature header does not match message.data")
@@ -117,9 +118,10 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             content.postback = .init(title: response.text, payload: data)
         }
         if let location = payload.location {
-            content.location = .init(latitude: location.latitude, longitude: location.longitude)
+            content.location = .checked(latitude: location.latitude, longitude: location.longitude)
         }
-        if let file = payload.userFile?.payload, let uri = file.fileUri {
+        // Google's file URIs are https; anything else is not rendered in a console or widget.
+        if let file = payload.userFile?.payload, let uri = file.fileUri, ExternalURL.isAcceptable(uri, allowHTTP: false) {
             content.attachments.append(.init(
                 kind: Content.Attachment.kind(forMimeType: file.mimeType), url: uri, mimeType: file.mimeType, name: file.fileName))
         }

@@ -40,6 +40,13 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
 
     /// Parses the form once for both steps.
     public func verifiedEvents(_ request: WebhookRequest) throws(WebhookError) -> [InboundEvent] {
+        // An unsigned request is refused before its form is parsed: its work stays small.
+        guard request.mediaType == "application/x-www-form-urlencoded" else {
+            throw .unsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
+        }
+        guard request.header("X-Twilio-Signature")?.isEmpty == false else {
+            throw .badSignature("the X-Twilio-Signature header is missing")
+        }
         let parameters = try Self.formParameters(request)
         try verify(request, parameters: parameters)
         return try decode(parameters: parameters)
@@ -71,7 +78,7 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         }
         let mediaCount = Int(form["NumMedia"] ?? "0") ?? 0
         for index in 0..<min(max(mediaCount, 0), 10) {
-            guard let url = form["MediaUrl\(index)"] else { continue }
+            guard let url = form["MediaUrl\(index)"], ExternalURL.isAcceptable(url, allowHTTP: true) else { continue }
             let mimeType = form["MediaContentType\(index)"]
             content.attachments.append(.init(kind: Content.Attachment.kind(forMimeType: mimeType), url: url, mimeType: mimeType))
         }

@@ -28,6 +28,12 @@ public enum OutboundPolicy {
         for reply in content.quickReplies where reply.title.isEmpty || reply.payload.isEmpty {
             return MessageError(code: "invalid_quick_reply", message: "every quick reply needs a title and a payload")
         }
+        if let location = content.location, Content.Location.checked(latitude: location.latitude, longitude: location.longitude) == nil {
+            return MessageError(code: "invalid_location", message: "location needs a latitude within ±90 and a longitude within ±180")
+        }
+        if let problem = content.urlProblem(for: channel) {
+            return MessageError(code: "invalid_url", message: "\(problem) (\(channel.rawValue))")
+        }
         return nil
     }
 

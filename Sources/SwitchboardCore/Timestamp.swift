@@ -10,8 +10,9 @@ import Darwin
 /// the gateway's JSON.
 public enum Timestamp {
     /// Formats a date as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    /// Dates outside years 0001-9999 are written as the nearest end of that range.
     public static func string(from date: Date) -> String {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let totalMillis = min(max(millis(date), earliestMillis), latestMillis)
         var seconds = time_t(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
         let millis = Int(totalMillis - Int64(seconds) * 1000)
         var parts = tm()
@@ -81,9 +82,25 @@ public enum Timestamp {
         return Date(timeIntervalSince1970: Double(seconds - offsetSeconds) + fraction)
     }
 
-    /// Milliseconds since 1970, the form dates take in storage.
+    /// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the dates the wire format can write.
+    public static let earliestMillis: Int64 = -62_135_596_800_000
+    public static let latestMillis: Int64 = 253_402_300_799_999
+
+    /// Milliseconds since 1970, the form dates take in storage. Never traps: a date beyond what
+    /// an `Int64` holds (or not a number) is clamped, since dates can come from outside.
     public static func millis(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let value = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        if let exact = Int64(exactly: value) { return exact }
+        if value.isNaN { return 0 }
+        return value > 0 ? .max : .min
+    }
+
+    /// A provider's "milliseconds since 1970" (Meta's `timestamp` and `watermark`), checked: nil
+    /// unless it is a whole or fractional number within 1970-9999. Providers' numbers are input,
+    /// and `1e22` must be refused rather than reach a conversion that traps.
+    public static func providerDate(millis value: Double) -> Date? {
+        guard value.isFinite, value >= 0, value <= Double(latestMillis) else { return nil }
+        return Date(timeIntervalSince1970: value / 1000)
     }
 
     /// The date for a count of milliseconds since 1970.

@@ -13,6 +13,7 @@ struct APIRoutes: Sendable {
     let outbox: OutboxWorker
     let rcsCapabilities: RCSCapabilityTable
     let events: EventBus
+    let eventStreams: OpenSlots
     let enabledChannels: Set<SwitchboardCore.Channel>
     let allowHumanAgentTag: Bool
     let now: @Sendable () -> Date
@@ -59,7 +60,7 @@ struct APIRoutes: Sendable {
                 switch (key, value) {
                 case ("name", let name as String): patch.name = .some(String(name.prefix(200)))
                 case ("name", is NSNull): patch.name = .some(nil)
-                case ("photoUrl", let url as String) where url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("/"):
+                case ("photoUrl", let url as String) where ExternalURL.isAcceptable(url, allowHTTP: false):
                     patch.photoUrl = .some(url)
                 case ("photoUrl", is NSNull): patch.photoUrl = .some(nil)
                 case ("botEnabled", let enabled as Bool) where type(of: value) != Int.self:
@@ -67,7 +68,7 @@ struct APIRoutes: Sendable {
                 default:
                     throw GatewayError(
                         .unprocessableContent, code: "invalid_field",
-                        message: "'\(key)' cannot be set: name (string or null), photoUrl (http(s) URL or null), botEnabled (boolean)")
+                        message: "'\(key)' cannot be set: name (string or null), photoUrl (https URL or null), botEnabled (boolean)")
                 }
             }
             return try await contactResponse(try await store.updateContact(id: id, patch: patch, at: now()), id: id)
@@ -159,11 +160,20 @@ struct APIRoutes: Sendable {
             return try await contactResponse(try await store.unassignTag(contactId: id, tag: name), id: id)
         }
         api.get("events") { _, _ in
+            // Each stream holds a connection and a subscription for as long as a console is open.
+            guard eventStreams.acquire() else {
+                var refusal = GatewayError(
+                    .tooManyRequests, code: "too_many_event_streams",
+                    message: "\(eventStreams.limit) event streams are open; close one or try again later")
+                refusal.headers[.retryAfter] = "10"
+                throw refusal
+            }
             let (stream, end) = events.subscribe()
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                defer { eventStreams.release() }
                 // A comment first, so clients know the stream is open; then one event per change.
                 try await writer.write(ByteBuffer(string: ": switchboard events\n\n"))
                 let encoder = GatewayJSON.encoder()

@@ -30,6 +30,12 @@ public struct Gateway: Sendable {
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
+    /// Open connections and the header deadline of new ones.
+    public let connectionGuard: ConnectionGuard
+    /// Open event streams (`GET /api/v1/events`).
+    public let eventStreams: OpenSlots
+    /// Web-chat sessions issued per client address.
+    let sessionRate: ClientRateLimiter
 
     /// Opens the database (migrating it) and wires the adapters, the pipeline and the outbox.
     public init(configuration: GatewayConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -83,6 +89,10 @@ public struct Gateway: Sendable {
         }
         self.pipeline = pipeline
         self.now = now
+        self.connectionGuard = ConnectionGuard(
+            maxConnections: configuration.limits.maxConnections, headerTimeoutSeconds: configuration.limits.headerTimeoutSeconds)
+        self.eventStreams = OpenSlots(limit: configuration.limits.eventStreams)
+        self.sessionRate = ClientRateLimiter(perMinute: configuration.limits.webChatSessionsPerMinute)
     }
 
     /// Channels whose secrets are configured.
@@ -100,10 +110,14 @@ public struct Gateway: Sendable {
         let router = Router(context: GatewayRequestContext.self)
         let routes = RouteTable()
         router.add(middleware: JSONErrorMiddleware(routes: routes))
-        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: RequestLogMiddleware(level: .debug))
         router.add(middleware: MetricsMiddleware())
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
-        router.get("metrics") { _, _ -> Response in
+        // Metrics tell a stranger traffic volumes and channel names: behind the API token (Prometheus'
+        // `authorization` scrape setting) unless the operator makes them public.
+        let metrics = configuration.metricsPublic ? router.group("metrics") : router.group("metrics")
+            .add(middleware: BearerTokenMiddleware(token: configuration.apiToken))
+        metrics.get { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: GatewayMetrics.registry.emitToBuffer())))
@@ -117,7 +131,8 @@ public struct Gateway: Sendable {
             return try jsonResponse(["status": "ready"])
         }
         let webhooks = WebhookRoutes(
-            pipeline: pipeline, publicURL: configuration.effectivePublicURL, maxBodyBytes: configuration.maxBodyBytes)
+            pipeline: pipeline, publicURL: configuration.effectivePublicURL, maxBodyBytes: configuration.maxBodyBytes,
+            maxFormParameters: configuration.limits.maxFormParameters, maxJSONDepth: configuration.limits.maxJSONDepth)
         let twilio = configuration.twilioSettings.map { TwilioSMSAdapter(settings: $0) }
         webhooks.addPost("webhooks/twilio/sms", channel: .sms, adapter: twilio, to: router)
         webhooks.addPost("webhooks/twilio/status", channel: .sms, adapter: twilio, to: router)
@@ -141,7 +156,8 @@ public struct Gateway: Sendable {
             }
         }
         APIRoutes(
-            store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, enabledChannels: Set(enabledChannels),
+            store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, eventStreams: eventStreams,
+            enabledChannels: Set(enabledChannels),
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
         ).add(to: router, apiToken: configuration.apiToken)
         webAssets.add(to: router)
@@ -152,7 +168,7 @@ public struct Gateway: Sendable {
     var webChatRoutes: WebChatRoutes {
         WebChatRoutes(
             pipeline: pipeline, store: store, hub: webChat, tokens: webChatTokens,
-            sessionLifetime: configuration.webchat.sessionLifetimeSeconds)
+            sessionLifetime: configuration.webchat.sessionLifetimeSeconds, limits: configuration.limits, sessionRate: sessionRate)
     }
 
     /// The router for WebSocket upgrades (`GET /webchat/ws`).
@@ -167,9 +183,15 @@ public struct Gateway: Sendable {
     public func buildApplication(
         onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let limits = configuration.limits
+        let server = connectionGuard.server(
+            webSocketRouter: buildWebSocketRouter(),
+            configuration: .init(
+                http1: .init(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000))),
+                ws: .init(maxFrameSize: WebChatRoutes.maxFrameBytes)))
+        return Application(
             router: buildRouter(),
-            server: .http1WebSocketUpgrade(webSocketRouter: buildWebSocketRouter()),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? []),
             onServerRunning: onServerRunning,

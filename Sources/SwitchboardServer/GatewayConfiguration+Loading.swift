@@ -4,6 +4,10 @@ import Foundation
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var problems: [String]
 
+    public init(problems: [String]) {
+        self.problems = problems
+    }
+
     public var description: String {
         "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
@@ -57,6 +61,18 @@ extension GatewayConfiguration {
             bot.http = RemoteBotSettings(url: url, secret: env["SWITCHBOARD_BOT_SECRET"] ?? bot.http?.secret ?? "")
         }
         if let value = env["SWITCHBOARD_WEBCHAT_SECRET"] { webchat.secret = value }
+        if let value = env["SWITCHBOARD_METRICS_PUBLIC"] {
+            switch value.lowercased() {
+            case "1", "true", "yes": metricsPublic = true
+            case "0", "false", "no": metricsPublic = false
+            default: problems.append("SWITCHBOARD_METRICS_PUBLIC: '\(value)' is not true or false")
+            }
+        }
+        if let value = env["SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS"] {
+            if let seconds = Double(value), seconds.isFinite { shutdownTimeoutSeconds = seconds } else {
+                problems.append("SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS: '\(value)' is not a number of seconds")
+            }
+        }
         let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
         if twilioKeys.contains(where: { env[$0] != nil }) {
             var account = twilio ?? TwilioAccount()
@@ -120,6 +136,10 @@ extension GatewayConfiguration {
         if webchat.sessionLifetimeSeconds < 60 { problems.append("webchat.sessionLifetimeSeconds: must be at least 60") }
         if let secret = webchat.secret, secret.count < 16 { problems.append("webchat.secret: use at least 16 characters") }
         if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
+        problems += limits.problems
+        if !(shutdownTimeoutSeconds >= 0 && shutdownTimeoutSeconds <= 3600) {
+            problems.append("shutdownTimeoutSeconds (SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS): must be 0 to 3600")
+        }
         if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
         if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }
         if outbox.retryBaseSeconds <= 0 || outbox.retryMaxSeconds < outbox.retryBaseSeconds {

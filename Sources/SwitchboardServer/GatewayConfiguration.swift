@@ -27,8 +27,81 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var rcsCapabilities: RCSCapabilitySettings = .init()
     /// Where `switchboard simulate` listens by default.
     public var simulator: SimulatorAddress = .init()
+    /// Bounds on what one client can hold or send (docs/reliability.md lists each default).
+    public var limits: Limits = .init()
+    /// Whether `GET /metrics` answers without the API token (for a scraper on a private network).
+    public var metricsPublic: Bool = false
+    /// How long a graceful shutdown (SIGTERM) may take before what is still running is cancelled.
+    public var shutdownTimeoutSeconds: Double = 10
 
     public init() {}
+
+    /// What one connection, visitor or client address may hold or send. Correctly signed provider
+    /// webhooks are never rate-limited (a 429 makes some providers drop the message); the limits on
+    /// their shape bound the work done before a signature is checked.
+    public struct Limits: Codable, Sendable, Equatable {
+        /// A connection that sends nothing for this long (no request, or a request that stalls) is closed.
+        public var idleTimeoutSeconds: Double = 60
+        /// A new connection must complete its first request's headers within this many seconds.
+        public var headerTimeoutSeconds: Double = 10
+        /// Open connections at once; further ones are closed as they arrive.
+        public var maxConnections: Int = 2048
+        /// Open web-chat WebSockets per visitor (more tabs close with code 1008).
+        public var webSocketsPerVisitor: Int = 5
+        /// Open event streams (`GET /api/v1/events`) at once; more get 429.
+        public var eventStreams: Int = 64
+        /// Web-chat sessions (`POST /webchat/sessions`) per client address per minute; more get 429.
+        public var webChatSessionsPerMinute: Int = 20
+        /// Frames a web-chat socket may send per second, and in a burst; beyond, the socket closes with 1008.
+        public var webChatFramesPerSecond: Double = 5
+        public var webChatFrameBurst: Int = 20
+        /// Form parameters in a webhook body before anything is verified (Twilio sends about 20-60).
+        public var maxFormParameters: Int = 256
+        /// Nesting of a JSON webhook body before anything is verified (Meta's and Google's are under 10).
+        public var maxJSONDepth: Int = 32
+        /// How long a visitor may keep renewing one session before a new one is needed, in seconds.
+        public var webChatSessionMaxAgeSeconds: Double = 90 * 24 * 3600
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Limits()
+            idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+            headerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? d.headerTimeoutSeconds
+            maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+            webSocketsPerVisitor = try c.decodeIfPresent(Int.self, forKey: .webSocketsPerVisitor) ?? d.webSocketsPerVisitor
+            eventStreams = try c.decodeIfPresent(Int.self, forKey: .eventStreams) ?? d.eventStreams
+            webChatSessionsPerMinute = try c.decodeIfPresent(Int.self, forKey: .webChatSessionsPerMinute) ?? d.webChatSessionsPerMinute
+            webChatFramesPerSecond = try c.decodeIfPresent(Double.self, forKey: .webChatFramesPerSecond) ?? d.webChatFramesPerSecond
+            webChatFrameBurst = try c.decodeIfPresent(Int.self, forKey: .webChatFrameBurst) ?? d.webChatFrameBurst
+            maxFormParameters = try c.decodeIfPresent(Int.self, forKey: .maxFormParameters) ?? d.maxFormParameters
+            maxJSONDepth = try c.decodeIfPresent(Int.self, forKey: .maxJSONDepth) ?? d.maxJSONDepth
+            webChatSessionMaxAgeSeconds = try c.decodeIfPresent(Double.self, forKey: .webChatSessionMaxAgeSeconds)
+                ?? d.webChatSessionMaxAgeSeconds
+        }
+
+        /// Every problem with these limits, named by key.
+        var problems: [String] {
+            var problems: [String] = []
+            func positive(_ value: Double, _ key: String, atMost: Double = 86_400) {
+                if !(value > 0 && value <= atMost) { problems.append("limits.\(key): must be above 0 and at most \(Int(atMost))") }
+            }
+            func atLeastOne(_ value: Int, _ key: String) { if value < 1 { problems.append("limits.\(key): must be at least 1") } }
+            positive(idleTimeoutSeconds, "idleTimeoutSeconds")
+            positive(headerTimeoutSeconds, "headerTimeoutSeconds")
+            positive(webChatFramesPerSecond, "webChatFramesPerSecond", atMost: 10_000)
+            positive(webChatSessionMaxAgeSeconds, "webChatSessionMaxAgeSeconds", atMost: 3650 * 86_400)
+            atLeastOne(maxConnections, "maxConnections")
+            atLeastOne(webSocketsPerVisitor, "webSocketsPerVisitor")
+            atLeastOne(eventStreams, "eventStreams")
+            atLeastOne(webChatSessionsPerMinute, "webChatSessionsPerMinute")
+            atLeastOne(webChatFrameBurst, "webChatFrameBurst")
+            atLeastOne(maxFormParameters, "maxFormParameters")
+            atLeastOne(maxJSONDepth, "maxJSONDepth")
+            return problems
+        }
+    }
 
     public struct BotSettings: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable {
@@ -251,6 +324,9 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         optOut = try c.decodeIfPresent(OptOutSettings.self, forKey: .optOut) ?? defaults.optOut
         rcsCapabilities = try c.decodeIfPresent(RCSCapabilitySettings.self, forKey: .rcsCapabilities) ?? defaults.rcsCapabilities
         simulator = try c.decodeIfPresent(SimulatorAddress.self, forKey: .simulator) ?? defaults.simulator
+        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? defaults.limits
+        metricsPublic = try c.decodeIfPresent(Bool.self, forKey: .metricsPublic) ?? defaults.metricsPublic
+        shutdownTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .shutdownTimeoutSeconds) ?? defaults.shutdownTimeoutSeconds
     }
 
     /// The base URL providers call, without a trailing slash.

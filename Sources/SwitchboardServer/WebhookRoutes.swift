@@ -14,6 +14,8 @@ struct WebhookRoutes: Sendable {
     /// The public base URL, without a trailing slash, which providers sign over.
     let publicURL: String
     let maxBodyBytes: Int
+    let maxFormParameters: Int
+    let maxJSONDepth: Int
 
     /// Registers `POST path` for `adapter`; a nil adapter (missing secrets) answers 404 `channel_disabled`.
     func addPost(_ path: RouterPath, channel: SwitchboardCore.Channel, adapter: (any InboundChannelAdapter)?, to router: Router<GatewayRequestContext>) {
@@ -72,15 +74,28 @@ struct WebhookRoutes: Sendable {
         return try await process(webhook, path: request.uri.path, context: context, adapter: adapter)
     }
 
-    /// The request as adapters see it: the body read within the limit (413 above it).
+    /// The request as adapters see it: the body read within the limit (413 above it), its shape
+    /// checked (parameter count, JSON nesting) before any adapter parses or verifies it.
     func webhookRequest(_ request: inout Request) async throws -> WebhookRequest {
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        return WebhookRequest(
+        let webhook = WebhookRequest(
             method: request.method.rawValue,
             publicURL: publicURL + request.uri.description,
             query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
             headers: Self.headers(request.headers),
             body: Array(buffer.readableBytesView))
+        do throws(WebhookShape.Refusal) {
+            try WebhookShape.check(
+                webhook.body, mediaType: webhook.mediaType, maxFormParameters: maxFormParameters, maxJSONDepth: maxJSONDepth)
+        } catch {
+            switch error {
+            case .tooManyParameters(let limit):
+                throw GatewayError(.contentTooLarge, code: "too_many_parameters", message: "the form has more than \(limit) parameters")
+            case .tooDeep(let limit):
+                throw GatewayError(.badRequest, code: "malformed_body", message: "the JSON nests deeper than \(limit) levels")
+            }
+        }
+        return webhook
     }
 
     /// Verify and decode through the adapter, store, and only then acknowledge.

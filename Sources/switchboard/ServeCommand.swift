@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Flag(help: "Development mode: generate and print an API token when none is set, and run the provider simulator in process when the configuration points a provider at it.")
+    @Flag(help: "Development mode: channels without credentials play against the provider simulator (run in process, with its published credentials), and an API token is generated and printed when none is set. Never for a gateway that real providers or people reach.")
     var dev = false
 
     @Option(help: "Listen address (overrides SWITCHBOARD_HOST).")
@@ -36,16 +36,37 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         var generatedToken: String?
-        if dev, configuration.apiToken?.isEmpty ?? true {
-            let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-            configuration.apiToken = token
-            generatedToken = token
+        var simulated: [SwitchboardCore.Channel] = []
+        if dev {
+            // The simulator's credentials are published: only a development gateway takes them.
+            simulated = configuration.fillWithSimulatorCredentials()
+            if configuration.apiToken?.isEmpty ?? true {
+                let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+                configuration.apiToken = token
+                generatedToken = token
+            }
+            if !Self.isLoopback(configuration.host) {
+                let warning = "WARNING: --dev on \(configuration.host), beyond loopback: anyone who reaches this port can sign webhooks with the simulator's published credentials"
+                logger.warning("development mode beyond loopback", metadata: ["host": "\(configuration.host)"])
+                Console.print(warning)
+            }
+        } else {
+            let problems = configuration.publishedSecretProblems
+            if !problems.isEmpty {
+                throw ValidationError(ConfigurationError(problems: problems).description)
+            }
         }
         let gateway = try Gateway(configuration: configuration, logger: logger)
-        logger.info("channels", metadata: [
-            "enabled": "\(gateway.enabledChannels.map(\.rawValue))",
-            "disabled": "\(["sms", "rcs", "messenger", "webchat"].filter { name in !gateway.enabledChannels.contains { $0.rawValue == name } })",
-        ])
+        for (channel, reason) in configuration.channelStates {
+            if let reason {
+                logger.notice("channel disabled", metadata: ["channel": "\(channel.rawValue)", "why": "\(reason)"])
+                Console.print("  \(channel.rawValue): disabled (\(reason))")
+            } else {
+                let origin = simulated.contains(channel) ? "the provider simulator's credentials (--dev)" : "configured credentials"
+                logger.notice("channel enabled", metadata: ["channel": "\(channel.rawValue)", "with": "\(origin)"])
+                Console.print("  \(channel.rawValue): enabled (\(channel == .webchat ? "built in" : origin))")
+            }
+        }
         let publicURL = configuration.effectivePublicURL
         let listening = configuration
         let token = generatedToken
@@ -67,9 +88,19 @@ struct ServeCommand: AsyncParsableCommand {
                 Console.print("Provider simulator listening on http://\(simulator.settings.host):\(simulator.settings.port) (inspect: /_simulator/requests)")
             }, at: 0)
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // After the deadline, what still runs (a hung provider call, a slow client) is cancelled,
+        // and after one more second the process ends regardless: what was acknowledged is already
+        // durable, and the outbox's leases hand unfinished sends to the next start.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownTimeoutSeconds * 1000))
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The simulator, when a provider's API base URL points at the configured simulator address.

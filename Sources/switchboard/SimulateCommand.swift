@@ -48,7 +48,7 @@ struct SimulateServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         LogSetup.bootstrap()
-        let configuration = try loadConfiguration(options)
+        let configuration = try loadSimulatorConfiguration(options)
         let settings = SimulatorSettings(
             host: host ?? configuration.simulator.host, port: port ?? configuration.simulator.port,
             accounts: configuration.providerAccounts)
@@ -128,7 +128,7 @@ struct SimulateSendCommand: AsyncParsableCommand {
     }
 
     func send(messageId: String?) async throws {
-        let configuration = try loadConfiguration(options)
+        let configuration = try loadSimulatorConfiguration(options)
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
@@ -197,6 +197,14 @@ func loadConfiguration(_ options: ConfigurationOptions) throws -> GatewayConfigu
     } catch let error as ConfigurationError {
         throw ValidationError(error.description)
     }
+}
+
+/// The configuration as the simulator plays it: a channel without configured credentials uses the
+/// simulator's published ones, as `serve --dev` does, so the two agree on every signature.
+func loadSimulatorConfiguration(_ options: ConfigurationOptions) throws -> GatewayConfiguration {
+    var configuration = try loadConfiguration(options)
+    configuration.fillWithSimulatorCredentials()
+    return configuration
 }
 
 extension GatewayConfiguration {

@@ -33,7 +33,7 @@ struct SimulateRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         LogSetup.bootstrap()
-        let configuration = try loadConfiguration(options)
+        let configuration = try loadSimulatorConfiguration(options)
         let scenarios: [Scenario]
         do {
             scenarios = try files.map { try Scenario.load(path: $0) }

@@ -58,11 +58,12 @@ struct MessengerAdapterTests {
     @Test("image and location attachments")
     func attachments() throws {
         let decoded = try events("attachments.json")
-        guard decoded.count == 2, case .message(let image) = decoded[0], case .message(let location) = decoded[1] else {
-            Issue.record("expected two messages, got \(decoded)")
+        // Meta's sample has a placeholder where the CDN URL stands: not a URL, so the image message
+        // carries nothing and is dropped rather than stored with a link the console would render.
+        guard decoded.count == 2, case .ignored = decoded[0], case .message(let location) = decoded[1] else {
+            Issue.record("expected the image dropped and the location kept, got \(decoded)")
             return
         }
-        #expect(image.content.attachments == [.init(kind: .image, url: "<ATTACHMENT_URL>")])
         #expect(location.content.location == .init(latitude: 51.5033, longitude: -0.1196, label: "Pin"))
     }
 

@@ -2,6 +2,7 @@ import CurlHTTPClient
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import SwitchboardCore
 import SwitchboardServer
 import SwitchboardStorage
@@ -54,12 +55,23 @@ struct WebChatTests {
         }
     }
 
-    @Test("a socket without a valid token is refused")
+    @Test("a socket without a valid token is told invalid_session and closed with 4401; plain GET is 401 in the error shape")
     func refusedSocket() async throws {
         try await TestEnvironment.with { (env: TestEnvironment) async throws in
-            await #expect(throws: (any Error).self) {
-                try await withSocket(env, token: "nope") { _, _ in }
+            let url = env.gatewayURL.replacingOccurrences(of: "http://", with: "ws://") + "/webchat/ws?token=nope"
+            let frames = Mutex<[String]>([])
+            let close = try await WebSocketClient.connect(url: url, logger: Logger(label: "test.ws")) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"type":"message","text":"let me in"}"#))
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    if case .text(let text) = message { frames.withLock { $0.append(text) } }
+                }
             }
+            #expect(close?.closeCode == .unknown(4401))
+            #expect(frames.withLock { $0 }.count == 1)
+            #expect(frames.withLock { $0 }.first?.contains(#""code":"invalid_session""#) == true)
+            let plain = try await env.raw("GET", "/webchat/ws?token=nope")
+            #expect(plain.status == 401)
+            #expect(plain.text.contains(#""code":"invalid_session""#))
             #expect(try await env.count("messages") == 0)
         }
     }

@@ -172,7 +172,8 @@ struct MetricsTests {
             try await eventually("the reply is sent") {
                 try await env.count("messages", where: "direction = 'outbound' AND status = 'sent'") == 1
             }
-            let metrics = try await env.raw("GET", "/metrics")
+            #expect(try await env.raw("GET", "/metrics").status == 401)
+            let metrics = try await env.raw("GET", "/metrics", headers: [(name: "Authorization", value: "Bearer \(env.apiToken)")])
             #expect(metrics.status == 200)
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains(#"switchboard_inbound_messages_total{channel="sms"}"#))

@@ -20,7 +20,10 @@ public actor WebChatHub: LocalChannelDelivery {
         self.logger = logger
     }
 
-    func attach(visitorId: String, writer: WebSocketOutboundWriter) -> UUID {
+    /// Registers a visitor's socket; nil when the visitor already has `limit` open (each holds a
+    /// connection and receives every frame: a stranger must not open thousands).
+    func attach(visitorId: String, writer: WebSocketOutboundWriter, limit: Int) -> UUID? {
+        guard (sockets[visitorId]?.count ?? 0) < limit else { return nil }
         let id = UUID()
         sockets[visitorId, default: [:]][id] = writer
         return id

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import SwitchboardCore
 import SwitchboardStorage
 
@@ -14,25 +15,47 @@ struct WebChatRoutes: Sendable {
     let hub: WebChatHub
     let tokens: WebChatToken
     let sessionLifetime: TimeInterval
-    /// Frames over this many bytes close the socket.
+    let limits: GatewayConfiguration.Limits
+    let sessionRate: ClientRateLimiter
+    /// Frames over this many bytes close the socket (docs/webchat-protocol.md).
     static let maxFrameBytes = 64 * 1024
     static let maxResume = 500
+    /// The close code for a socket opened with a token that is not (or no longer) valid: a browser
+    /// cannot read the HTTP status of a refused upgrade, so the refusal is said over the socket.
+    static let invalidSessionCloseCode: UInt16 = 4401
 
     func addSessions(to router: Router<GatewayRequestContext>) {
-        router.post("webchat/sessions") { request, _ in
+        router.post("webchat/sessions") { request, context in
+            // Anyone may ask for a session: per client address, a few a minute.
+            if let wait = sessionRate.take(context.clientAddress ?? "unknown") {
+                var refusal = GatewayError(
+                    .tooManyRequests, code: "rate_limited", message: "too many web-chat sessions from this address; retry in \(wait) s")
+                refusal.headers[.retryAfter] = String(wait)
+                refusal.headers[.accessControlAllowOrigin] = "*"
+                throw refusal
+            }
             var request = request
             let body = try await request.collectBody(upTo: 16 * 1024)
+            let now = Date()
             var visitorId: String?
+            var startedAt = now
             if body.readableBytes > 0 {
                 struct Renewal: Decodable { var token: String? }
                 guard let renewal = try? JSONDecoder().decode(Renewal.self, from: Data(body.readableBytesView)) else {
                     throw GatewayError(.badRequest, code: "malformed_body", message: "the body must be empty or {\"token\": \"...\"}")
                 }
-                // A visitor coming back with a valid token keeps their id (and their conversation).
-                visitorId = renewal.token.flatMap { tokens.visitor(for: $0, now: Date()) }
+                // A visitor coming back with a valid token keeps their id (and their conversation),
+                // until the session's total age runs out: then a new session begins.
+                if let claims = renewal.token.flatMap({ tokens.claims(for: $0, now: now) }),
+                   now.timeIntervalSince(claims.startedAt ?? now) < limits.webChatSessionMaxAgeSeconds {
+                    visitorId = claims.visitorId
+                    startedAt = claims.startedAt ?? now
+                }
             }
             let session = tokens.issue(
-                visitorId: visitorId ?? SortableID.make(prefix: "v_"), expiresAt: Date().addingTimeInterval(sessionLifetime))
+                visitorId: visitorId ?? SortableID.make(prefix: "v_"),
+                expiresAt: min(now.addingTimeInterval(sessionLifetime), startedAt.addingTimeInterval(limits.webChatSessionMaxAgeSeconds)),
+                startedAt: startedAt)
             var response = try jsonResponse(session, status: .created)
             response.headers[.accessControlAllowOrigin] = "*"
             return response
@@ -50,22 +73,35 @@ struct WebChatRoutes: Sendable {
     }
 
     func addSocket(to router: Router<GatewayRequestContext>) {
-        router.ws("webchat/ws") { request, _ in
-            guard let token = request.uri.queryParameters["token"], tokens.visitor(for: String(token), now: Date()) != nil else {
-                throw GatewayError(.unauthorized, code: "invalid_session", message: "a valid visitor token is required (POST /webchat/sessions)")
-            }
-            return .upgrade([:])
+        router.ws("webchat/ws") { _, _ in
+            // A refused upgrade can only be Hummingbird's bare 400, which a browser cannot read:
+            // the token is checked once the socket is open, and a bad one is told so there.
+            .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard let token = context.request.uri.queryParameters["token"],
                   let visitor = tokens.visitor(for: String(token), now: Date())
-            else { return }
+            else {
+                await reply(.error(code: "invalid_session", message: "a valid visitor token is required (POST /webchat/sessions)"), outbound: outbound)
+                try? await outbound.close(.unknown(Self.invalidSessionCloseCode), reason: "invalid_session")
+                return
+            }
             var logger = context.requestContext.logger
             logger[metadataKey: "channel"] = "webchat"
-            let connection = await hub.attach(visitorId: visitor, writer: outbound)
+            guard let connection = await hub.attach(visitorId: visitor, writer: outbound, limit: limits.webSocketsPerVisitor) else {
+                await reply(.error(code: "too_many_sockets", message: "\(limits.webSocketsPerVisitor) sockets are open for this visitor"), outbound: outbound)
+                try? await outbound.close(.policyViolation, reason: "too_many_sockets")
+                return
+            }
+            var frames = FrameBudget(perSecond: limits.webChatFramesPerSecond, burst: limits.webChatFrameBurst)
             do {
                 for try await message in inbound.messages(maxSize: Self.maxFrameBytes) {
+                    guard frames.take(now: Date()) else {
+                        await reply(.error(code: "rate_limited", message: "too many frames; reconnect later"), outbound: outbound)
+                        try? await outbound.close(.policyViolation, reason: "rate_limited")
+                        break
+                    }
                     guard case .text(let text) = message else {
-                        await reply(.error(code: "unsupported_frame", message: "frames are JSON text"), visitor: visitor, outbound: outbound)
+                        await reply(.error(code: "unsupported_frame", message: "frames are JSON text"), outbound: outbound)
                         continue
                     }
                     await handle(text, visitor: visitor, outbound: outbound, logger: logger)
@@ -79,7 +115,7 @@ struct WebChatRoutes: Sendable {
 
     func handle(_ text: String, visitor: String, outbound: WebSocketOutboundWriter, logger: Logger) async {
         guard let frame = try? JSONDecoder().decode(VisitorFrame.self, from: Data(text.utf8)) else {
-            await reply(.error(code: "malformed_frame", message: "a frame is a JSON object with a type"), visitor: visitor, outbound: outbound)
+            await reply(.error(code: "malformed_frame", message: "a frame is a JSON object with a type"), outbound: outbound)
             return
         }
         switch frame.type {
@@ -87,10 +123,14 @@ struct WebChatRoutes: Sendable {
             var content = Content(text: frame.text)
             if let payload = frame.payload { content.postback = .init(title: frame.text, payload: payload) }
             guard !content.isEmpty else {
-                await reply(.error(code: "empty_message", message: "a message needs text or a payload"), visitor: visitor, outbound: outbound)
+                await reply(.error(code: "empty_message", message: "a message needs text or a payload"), outbound: outbound)
                 return
             }
             // A client id makes resent frames idempotent; without one every frame is new.
+            if let id = frame.id, id.isEmpty || id.utf8.count > 128 {
+                await reply(.error(code: "malformed_frame", message: "a client id is 1 to 128 bytes"), outbound: outbound)
+                return
+            }
             let providerId = frame.id.map { "\(visitor):\($0)" } ?? SortableID.make(prefix: "wc_")
             do {
                 let result = try await pipeline.ingest(
@@ -98,16 +138,16 @@ struct WebChatRoutes: Sendable {
                     logger: logger)
                 switch result {
                 case .stored(let message, _, let replies):
-                    await reply(.message(message, clientId: frame.id), visitor: visitor, outbound: outbound)
+                    await reply(.message(message, clientId: frame.id), outbound: outbound)
                     if !replies.isEmpty { pipeline.wakeOutbox() }
                 case .duplicate(let messageId):
                     if let message = try await store.message(id: messageId) {
-                        await reply(.message(message, clientId: frame.id), visitor: visitor, outbound: outbound)
+                        await reply(.message(message, clientId: frame.id), outbound: outbound)
                     }
                 }
             } catch {
                 logger.error("web-chat message not stored", metadata: ["error": "\(error)"])
-                await reply(.error(code: "storage_unavailable", message: "the message was not stored; send it again"), visitor: visitor, outbound: outbound)
+                await reply(.error(code: "storage_unavailable", message: "the message was not stored; send it again"), outbound: outbound)
             }
         case "resume":
             do {
@@ -116,33 +156,42 @@ struct WebChatRoutes: Sendable {
                 where message.channel == .webchat && message.author.kind != .system {
                     // The web-chat conversation only: agents' notes and a merged contact's other
                     // channels are not the visitor's to see.
-                    await reply(.message(message), visitor: visitor, outbound: outbound)
+                    await reply(.message(message), outbound: outbound)
                 }
             } catch {
-                await reply(.error(code: "storage_unavailable", message: "resume failed; try again"), visitor: visitor, outbound: outbound)
+                await reply(.error(code: "storage_unavailable", message: "resume failed; try again"), outbound: outbound)
             }
         case "read":
             guard let messageId = frame.messageId else {
-                await reply(.error(code: "malformed_frame", message: "a read frame names a messageId"), visitor: visitor, outbound: outbound)
+                await reply(.error(code: "malformed_frame", message: "a read frame names a messageId"), outbound: outbound)
                 return
             }
             do {
+                // Only a message sent to this visitor can be read by them: the id is checked against
+                // the visitor's own contact before anything is written (ids are guessable neighbours).
+                guard let contactId = try await store.contactId(channel: .webchat, address: visitor),
+                      let target = try await store.message(id: messageId),
+                      target.contactId == contactId, target.channel == .webchat, target.direction == .outbound
+                else {
+                    await reply(.error(code: "unknown_message", message: "no message \(messageId.prefix(64)) was sent to you"), outbound: outbound)
+                    return
+                }
                 // Web-chat messages carry their own id as the provider id.
                 if let message = try await store.applyStatus(
-                    StatusUpdate(channel: .webchat, providerMessageId: messageId, status: .read), at: Date()) {
+                    StatusUpdate(channel: .webchat, providerMessageId: target.id, status: .read), at: Date()) {
                     await hub.push(.status(messageId: message.id, status: message.status), to: visitor)
                 }
             } catch {
-                await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), visitor: visitor, outbound: outbound)
+                await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), outbound: outbound)
             }
         case "typing":
             logger.debug("visitor typing")
         default:
-            await reply(.error(code: "unknown_frame_type", message: "unknown frame type '\(frame.type)'"), visitor: visitor, outbound: outbound)
+            await reply(.error(code: "unknown_frame_type", message: "unknown frame type '\(frame.type.prefix(40))'"), outbound: outbound)
         }
     }
 
-    func reply(_ frame: GatewayFrame, visitor: String, outbound: WebSocketOutboundWriter) async {
+    func reply(_ frame: GatewayFrame, outbound: WebSocketOutboundWriter) async {
         guard let data = try? GatewayJSON.encoder().encode(frame) else { return }
         try? await outbound.write(.text(String(decoding: data, as: UTF8.self)))
     }
