@@ -62,9 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.notice("channel disabled", metadata: ["channel": "\(channel.rawValue)", "why": "\(reason)"])
                 Console.print("  \(channel.rawValue): disabled (\(reason))")
             } else {
-                let origin = simulated.contains(channel) ? "the provider simulator's credentials (--dev)" : "configured credentials"
+                let origin = channel == .webchat ? "built in" : simulated.contains(channel) ? "the provider simulator's credentials (--dev)" : "configured credentials"
                 logger.notice("channel enabled", metadata: ["channel": "\(channel.rawValue)", "with": "\(origin)"])
-                Console.print("  \(channel.rawValue): enabled (\(channel == .webchat ? "built in" : origin))")
+                Console.print("  \(channel.rawValue): enabled (\(origin))")
             }
         }
         let publicURL = configuration.effectivePublicURL

@@ -1,0 +1,73 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardServer
+import Testing
+
+@Suite("Configuration: credentials and limits")
+struct ConfigurationSecretsTests {
+    @Test("the shipped configuration enables no provider channel without credentials, and says why")
+    func shippedFile() throws {
+        let configuration = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: [:])
+        #expect(configuration.twilioSettings == nil)
+        #expect(configuration.messengerSettings == nil)
+        #expect(configuration.rbmSettings == nil)
+        let states = Dictionary(uniqueKeysWithValues: configuration.channelStates.map { ($0.channel, $0.disabledBecause) })
+        #expect(states[.sms]??.contains("TWILIO_AUTH_TOKEN") == true)
+        #expect(states[.rcs]??.contains("RBM_CLIENT_TOKEN") == true)
+        #expect(states[.messenger]??.contains("MESSENGER_APP_SECRET") == true)
+        #expect(states[.webchat] == .some(nil))
+        #expect(configuration.publishedSecretProblems.isEmpty)
+    }
+
+    @Test("a published simulator secret is named as a problem outside --dev, whichever key holds it")
+    func publishedSecrets() throws {
+        let published = SimulatorCredentials.published
+        let configuration = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: [
+            "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": published.twilioAuthToken, "TWILIO_FROM": "+15550001111",
+            "RBM_AGENT_ID": "agent", "RBM_CLIENT_TOKEN": "a-real-client-token", "RBM_ACCESS_TOKEN": published.rbmAccessToken,
+        ])
+        let problems = configuration.publishedSecretProblems
+        #expect(problems.count == 2)
+        #expect(problems.contains { $0.hasPrefix("twilio.authToken (TWILIO_AUTH_TOKEN)") })
+        #expect(problems.contains { $0.hasPrefix("rbm.accessToken (RBM_ACCESS_TOKEN)") })
+        #expect(!problems.joined().contains(published.twilioAuthToken))
+    }
+
+    @Test("--dev fills only channels without credentials, pointing them at the simulator, never at a real API")
+    func devFill() throws {
+        var configuration = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: [
+            "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "operator-token", "TWILIO_FROM": "+15550002222",
+            "MESSENGER_API_BASE_URL": "http://127.0.0.1:9999",
+        ])
+        let filled = configuration.fillWithSimulatorCredentials()
+        #expect(Set(filled) == [.messenger, .rcs])
+        #expect(configuration.twilio?.authToken == "operator-token")
+        #expect(configuration.twilio?.apiBaseURL == "https://api.twilio.com")
+        #expect(configuration.messenger?.appSecret == SimulatorCredentials.published.messengerAppSecret)
+        #expect(configuration.messenger?.apiBaseURL == "http://127.0.0.1:9999")
+        #expect(configuration.rbm?.apiBaseURL == configuration.simulatorURL)
+        #expect(configuration.channelStates.allSatisfy { $0.disabledBecause == nil })
+    }
+
+    @Test("limits and the shutdown deadline are validated, and read from the file and the environment")
+    func limits() throws {
+        var configuration = GatewayConfiguration()
+        configuration.limits.maxConnections = 0
+        configuration.limits.idleTimeoutSeconds = .infinity
+        configuration.shutdownTimeoutSeconds = -1
+        let problems = #expect(throws: ConfigurationError.self) { try configuration.validate() }?.problems ?? []
+        #expect(problems.contains("limits.maxConnections: must be at least 1"))
+        #expect(problems.contains { $0.hasPrefix("limits.idleTimeoutSeconds") })
+        #expect(problems.contains { $0.hasPrefix("shutdownTimeoutSeconds") })
+        let decoded = try JSONDecoder().decode(
+            GatewayConfiguration.self, from: Data(#"{"limits": {"eventStreams": 3}, "metricsPublic": true}"#.utf8))
+        #expect(decoded.limits.eventStreams == 3)
+        #expect(decoded.limits.maxConnections == GatewayConfiguration.Limits().maxConnections)
+        #expect(decoded.metricsPublic)
+        var fromEnvironment = GatewayConfiguration()
+        try fromEnvironment.apply(environment: ["SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS": "3", "SWITCHBOARD_METRICS_PUBLIC": "true"])
+        #expect(fromEnvironment.shutdownTimeoutSeconds == 3)
+        #expect(fromEnvironment.metricsPublic)
+        #expect(throws: ConfigurationError.self) { try fromEnvironment.apply(environment: ["SWITCHBOARD_METRICS_PUBLIC": "maybe"]) }
+    }
+}
