@@ -256,6 +256,29 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         }
     }
 
+    /// As `interpret(_:)`, knowing the call: a 409 `ALREADY_EXISTS` means RBM already holds a message
+    /// with our `messageId` (an earlier attempt whose answer we missed reached it), so the message is
+    /// sent, under our id as RBM names it. agentMessages.create: "The RBM platform ignores any agent
+    /// message sent with an ID that was used by an earlier message or event sent from the same agent"
+    /// (https://developers.google.com/business-communications/rcs-business-messaging/reference/rest/v1/phones.agentMessages/create);
+    /// Google APIs answer that with HTTP 409 and status `ALREADY_EXISTS`
+    /// (https://cloud.google.com/apis/design/errors#handling_errors).
+    public func interpret(_ response: ProviderResponse, for envelope: OutboundEnvelope) -> SendOutcome {
+        if response.status == 409, Self.errorStatus(response) == "ALREADY_EXISTS" {
+            return .accepted(providerMessageId: envelope.messageId, status: .sent)
+        }
+        return interpret(response)
+    }
+
+    /// The `error.status` of a Google error body, if the answer is one.
+    static func errorStatus(_ response: ProviderResponse) -> String? {
+        struct Answer: Decodable {
+            struct Status: Decodable { var status: String? }
+            var error: Status?
+        }
+        return (try? JSONDecoder().decode(Answer.self, from: Data(response.body)))?.error?.status
+    }
+
     public func interpret(_ response: ProviderResponse) -> SendOutcome {
         struct Answer: Decodable {
             struct Status: Decodable {

@@ -126,6 +126,24 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     // MARK: Outbound
 
     public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
+        ProviderRequest(
+            method: "POST", url: settings.messagesURL,
+            headers: [
+                ProviderHeader("Authorization", basicAuthorization),
+                ProviderHeader("Content-Type", "application/x-www-form-urlencoded"),
+                ProviderHeader("Accept", "application/json"),
+            ],
+            body: Array(FormURLEncoding.encode(try sendForm(envelope)).utf8))
+    }
+
+    /// HTTP Basic with the account SID and auth token, as every call to the 2010 API takes it.
+    var basicAuthorization: String {
+        "Basic " + Data("\(settings.accountSid):\(settings.authToken)".utf8).base64EncodedString()
+    }
+
+    /// The Messages create parameters for `envelope`, in order (the lookup of an earlier send
+    /// compares Twilio's list with exactly these).
+    func sendForm(_ envelope: OutboundEnvelope) throws(MessageError) -> [(String, String)] {
         var text = Self.renderText(envelope.content)
         var mediaURLs = envelope.content.attachments.map(\.url)
         if !settings.mms, !mediaURLs.isEmpty {
@@ -153,15 +171,7 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         if !text.isEmpty { form.append(("Body", text)) }
         for url in mediaURLs { form.append(("MediaUrl", url)) }
         form.append(("StatusCallback", settings.statusCallbackURL))
-        let credentials = Data("\(settings.accountSid):\(settings.authToken)".utf8).base64EncodedString()
-        return ProviderRequest(
-            method: "POST", url: settings.messagesURL,
-            headers: [
-                ProviderHeader("Authorization", "Basic " + credentials),
-                ProviderHeader("Content-Type", "application/x-www-form-urlencoded"),
-                ProviderHeader("Accept", "application/json"),
-            ],
-            body: Array(FormURLEncoding.encode(form).utf8))
+        return form
     }
 
     /// The SMS body: the text, then quick replies as a numbered list ("Reply 1 for Yes, 2 for No").

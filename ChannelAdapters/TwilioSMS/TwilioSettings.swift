@@ -26,8 +26,13 @@ public struct TwilioSettings: Sendable, Equatable {
 
     /// The Messages resource: `POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`.
     public var messagesURL: String {
+        apiRoot + "/2010-04-01/Accounts/" + accountSid + "/Messages.json"
+    }
+
+    /// The API base without a trailing slash (Twilio's `*_uri` paging fields are paths under it).
+    public var apiRoot: String {
         var base = apiBaseURL
         while base.hasSuffix("/") { base.removeLast() }
-        return base + "/2010-04-01/Accounts/" + accountSid + "/Messages.json"
+        return base
     }
 }

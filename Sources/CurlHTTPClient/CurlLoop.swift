@@ -96,9 +96,10 @@ final class CurlLoop: @unchecked Sendable {
             var fds: Int32 = 0
             curl_multi_poll(multi, nil, 0, 1000, &fds)
         }
-        for (_, transfer) in active {
+        for (easy, transfer) in active {
+            let sent = Self.requestMayHaveBeenSent(easy)
             remove(transfer)
-            transfer.finish(.failure(HTTPClientError(kind: .shutdown, message: "the HTTP client was shut down")))
+            transfer.finish(.failure(HTTPClientError(kind: .shutdown, message: "the HTTP client was shut down", requestMayHaveBeenSent: sent)))
         }
         for handle in idleHandles { curl_easy_cleanup(handle) }
         idleHandles.removeAll()
@@ -209,20 +210,24 @@ final class CurlLoop: @unchecked Sendable {
                 openedConnections += connects
                 openedLock.unlock()
             }
+            let sent = Self.requestMayHaveBeenSent(easy)
             remove(transfer)
             if result == CURLE_OK {
                 transfer.finish(.success(HTTPClientResponse(
                     status: status, headers: transfer.responseHeaders, body: transfer.responseBody)))
             } else {
-                transfer.finish(.failure(Self.error(for: result, transfer: transfer)))
+                var error = Self.error(for: result, transfer: transfer)
+                error.requestMayHaveBeenSent = sent
+                transfer.finish(.failure(error))
             }
         }
     }
 
     private func cancel(ids: Set<ObjectIdentifier>) {
-        for (_, transfer) in active where ids.contains(ObjectIdentifier(transfer)) {
+        for (easy, transfer) in active where ids.contains(ObjectIdentifier(transfer)) {
+            let sent = Self.requestMayHaveBeenSent(easy)
             remove(transfer)
-            transfer.finish(.failure(HTTPClientError(kind: .cancelled, message: "the request was cancelled")))
+            transfer.finish(.failure(HTTPClientError(kind: .cancelled, message: "the request was cancelled", requestMayHaveBeenSent: sent)))
         }
     }
 
@@ -232,6 +237,22 @@ final class CurlLoop: @unchecked Sendable {
         active[easy] = nil
         transfer.easy = nil
         idleHandles.append(easy)
+    }
+
+    /// Whether libcurl got as far as sending the request on this handle. It stamps the
+    /// pre-transfer time once connected (TLS included) and just before it writes the request, and
+    /// counts the header bytes it wrote as the request size
+    /// (https://curl.se/libcurl/c/CURLINFO_PRETRANSFER_TIME_T.html,
+    /// https://curl.se/libcurl/c/CURLINFO_REQUEST_SIZE.html): with neither, nothing left this
+    /// process. Either one is taken as "may have been sent", erring on the side of "unknown".
+    private static func requestMayHaveBeenSent(_ easy: UnsafeMutableRawPointer) -> Bool {
+        var pretransfer: curl_off_t = 0
+        swb_easy_getinfo_off_t(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer)
+        var requestSize = 0
+        swb_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestSize)
+        var uploaded: curl_off_t = 0
+        swb_easy_getinfo_off_t(easy, CURLINFO_SIZE_UPLOAD_T, &uploaded)
+        return pretransfer > 0 || requestSize > 0 || uploaded > 0
     }
 
     private static func error(for code: CURLcode, transfer: CurlTransfer) -> HTTPClientError {

@@ -40,7 +40,8 @@ public struct HTTPClientResponse: Sendable {
     }
 }
 
-/// Why a request got no HTTP answer. `isTransient` tells whether trying again may help.
+/// Why a request got no HTTP answer. `isTransient` tells whether trying again may help;
+/// `requestMayHaveBeenSent` whether the server may have acted on the request all the same.
 public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case invalidRequest
@@ -58,10 +59,17 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     /// libcurl's own explanation, when the error came from libcurl.
     public var message: String
+    /// False only when the request certainly never left: libcurl had not connected and begun to
+    /// send it (DNS failure, connection refused, a connect timeout, a request refused before use).
+    /// True when it may have reached the server, which may then have acted on it (a timeout while
+    /// waiting for the answer, a connection reset mid-response): repeating a non-idempotent request
+    /// then risks doing it twice.
+    public var requestMayHaveBeenSent: Bool
 
-    public init(kind: Kind, message: String) {
+    public init(kind: Kind, message: String, requestMayHaveBeenSent: Bool = false) {
         self.kind = kind
         self.message = message
+        self.requestMayHaveBeenSent = requestMayHaveBeenSent
     }
 
     /// Whether the same request may succeed later (timeouts, connection trouble).
@@ -72,5 +80,7 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "\(kind.rawValue): \(message)" }
+    public var description: String {
+        "\(kind.rawValue): \(message)" + (requestMayHaveBeenSent ? " (the request may have reached the server)" : "")
+    }
 }

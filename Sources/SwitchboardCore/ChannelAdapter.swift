@@ -28,6 +28,16 @@ public protocol OutboundChannelAdapter: Sendable {
     func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest
     /// What the provider's answer means for the message.
     func interpret(_ response: ProviderResponse) -> SendOutcome
+    /// What the provider's answer to the call that sends `envelope` means. An adapter whose
+    /// provider answers a repeated call by referring to the first one (RBM's 409 for a reused
+    /// `messageId`) reads the envelope here; the default reads the answer alone.
+    func interpret(_ response: ProviderResponse, for envelope: OutboundEnvelope) -> SendOutcome
+}
+
+extension OutboundChannelAdapter {
+    public func interpret(_ response: ProviderResponse, for envelope: OutboundEnvelope) -> SendOutcome {
+        interpret(response)
+    }
 }
 
 /// An outbound message ready for a channel: who gets it, what it says, and what the relay knows

@@ -10,8 +10,11 @@ import Synchronization
 /// the provider over libcurl, and records the outcome (sent, retry later, or failed).
 ///
 /// Rows are leased when claimed, so a worker that dies mid-send leaves them due again when the lease
-/// ends. That is the at-least-once window: a provider that accepted the call just before the crash
-/// is called again (see docs/architecture.md).
+/// ends. An attempt whose outcome is unknown (a timeout after the request left, a connection lost
+/// before the answer, or a crash before the outcome was recorded) is recorded as such on the row; the
+/// next attempt then looks for the message at the provider where it can (Twilio's list) and adopts
+/// it, or relies on the provider's idempotency key (RBM's `messageId`). What remains of the
+/// at-least-once window per provider is in docs/reliability-providers.md.
 public final class OutboxWorker: Service, Sendable {
     private let store: any MessageStore
     private let adapters: [Channel: any OutboundChannelAdapter]
@@ -130,6 +133,11 @@ public final class OutboxWorker: Service, Sendable {
             metadata["error_code"] = "\(error.code)"
             metadata["retry_at"] = "\(Timestamp.string(from: notBefore))"
             logger.warning("outbound send failed, will retry", metadata: metadata)
+        case .outcomeUnknown(let error, let notBefore, _):
+            GatewayMetrics.outbound(channel: item.channel.rawValue, result: "unknown")
+            metadata["error_code"] = "\(error.code)"
+            metadata["retry_at"] = "\(Timestamp.string(from: notBefore))"
+            logger.warning("outbound send outcome unknown (the provider may have the message), will retry", metadata: metadata)
         case .failed(let error, let unsubscribed):
             GatewayMetrics.outbound(channel: item.channel.rawValue, result: "failed")
             metadata["error_code"] = "\(error.code)"
@@ -157,6 +165,7 @@ public final class OutboxWorker: Service, Sendable {
         if let problem = OutboundPolicy.contentProblem(item.content, channel: item.channel) {
             return .failed(problem, unsubscribed: false)
         }
+        let unknownSince = item.outcomeUnknownSince
         var envelope = OutboundEnvelope(
             messageId: item.messageId, recipientAddress: item.recipient, content: item.content, author: item.author)
         switch item.channel {
@@ -173,7 +182,7 @@ public final class OutboxWorker: Service, Sendable {
             case .known(let record) where record.capable:
                 envelope.rcsFeatures = Set(record.features)
             case .known:
-                return await fallBackToSMS(item, envelope: envelope, attempt: attempt)
+                return await fallBackToSMS(item, envelope: envelope, attempt: attempt, unknownSince: unknownSince)
             case .unknown(let error):
                 return retryOrGiveUp(error, retryAfter: nil, attempt: attempt)
             }
@@ -187,11 +196,11 @@ public final class OutboxWorker: Service, Sendable {
             return .failed(
                 MessageError(code: "channel_disabled", message: "the \(item.channel.rawValue) channel is not configured"), unsubscribed: false)
         }
-        return await send(envelope, through: adapter, attempt: attempt)
+        return await send(envelope, through: adapter, attempt: attempt, unknownSince: unknownSince)
     }
 
     /// RCS to a phone without RCS: over SMS when configured and allowed, else failed.
-    func fallBackToSMS(_ item: OutboxItem, envelope: OutboundEnvelope, attempt: Int) async -> DeliveryResult {
+    func fallBackToSMS(_ item: OutboxItem, envelope: OutboundEnvelope, attempt: Int, unknownSince: Date?) async -> DeliveryResult {
         let notCapable = MessageError(code: "not_rcs_capable", message: "the phone \(item.recipient) has no RCS")
         guard fallbackToSMS, let sms = adapters[.sms] else { return .failed(notCapable, unsubscribed: false) }
         var smsEnvelope = envelope
@@ -202,24 +211,50 @@ public final class OutboxWorker: Service, Sendable {
             return retryOrGiveUp(MessageError(code: "storage_unavailable", message: "\(error)"), retryAfter: nil, attempt: attempt)
         }
         logger.info("RCS message sent over SMS: the phone has no RCS", metadata: ["message_id": "\(item.messageId)"])
-        return await send(smsEnvelope, through: sms, attempt: attempt)
+        return await send(smsEnvelope, through: sms, attempt: attempt, unknownSince: unknownSince)
     }
 
-    private func send(_ envelope: OutboundEnvelope, through adapter: any OutboundChannelAdapter, attempt: Int) async -> DeliveryResult {
+    /// Sends `envelope`, unless an earlier attempt whose outcome is unknown (`unknownSince`) is
+    /// found at the provider: that message is adopted instead.
+    private func send(
+        _ envelope: OutboundEnvelope, through adapter: any OutboundChannelAdapter, attempt: Int, unknownSince: Date?
+    ) async -> DeliveryResult {
         let request: ProviderRequest
         do {
             request = try adapter.render(envelope)
         } catch {
             return .failed(error, unsubscribed: false)
         }
+        if let unknownSince, let lookup = adapter as? any SentMessageLookup {
+            switch await findEarlierSend(envelope, channel: adapter.channel, lookup: lookup, since: unknownSince) {
+            case .found(let providerMessageId):
+                logger.info("an earlier send whose outcome was unknown reached the provider: adopted, not sent again", metadata: [
+                    "message_id": "\(envelope.messageId)", "channel": "\(adapter.channel.rawValue)",
+                    "provider_message_id": "\(providerMessageId)", "attempt": "\(attempt)",
+                ])
+                return .sent(providerMessageId: providerMessageId)
+            case .notFound:
+                break
+            case .unavailable(let error):
+                // Sending without knowing could make a second copy: look again later.
+                return retryOrGiveUp(error, retryAfter: nil, attempt: attempt)
+            }
+        }
+        let startedAt = now()
         let outcome: SendOutcome
         do {
             let response = try await client.execute(HTTPClientRequest(
                 method: request.method, url: request.url, headers: request.headers.map { (name: $0.name, value: $0.value) },
                 body: request.body, timeoutMilliseconds: settings.requestTimeoutMilliseconds))
-            outcome = adapter.interpret(ProviderResponse(
-                status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body))
+            outcome = adapter.interpret(
+                ProviderResponse(status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body),
+                for: envelope)
         } catch {
+            if error.requestMayHaveBeenSent {
+                // Not "failed": the provider may have accepted it. The next attempt knows it.
+                let problem = MessageError(code: "provider_outcome_unknown", message: error.description)
+                return retryOrGiveUp(problem, retryAfter: nil, attempt: attempt, unknownSince: startedAt)
+            }
             let problem = MessageError(code: "provider_unreachable", message: error.description)
             outcome = error.isTransient ? .retry(problem, retryAfterSeconds: nil) : .failed(problem, unsubscribed: false)
         }
@@ -233,13 +268,68 @@ public final class OutboxWorker: Service, Sendable {
         }
     }
 
-    func retryOrGiveUp(_ error: MessageError, retryAfter: Double?, attempt: Int) -> DeliveryResult {
+    /// What a lookup of an earlier send found.
+    enum EarlierSend: Equatable {
+        case found(providerMessageId: String)
+        case notFound
+        /// The provider's list could not be read.
+        case unavailable(MessageError)
+    }
+
+    /// Most pages of the provider's list read in one lookup (Twilio: 100 messages a page to one
+    /// recipient since the day of the first attempt; more than that is not a conversation).
+    static let maxLookupPages = 5
+
+    /// Reads the provider's list for the message an earlier attempt created; the oldest match that
+    /// no other message of ours has adopted wins.
+    func findEarlierSend(
+        _ envelope: OutboundEnvelope, channel: Channel, lookup: any SentMessageLookup, since: Date
+    ) async -> EarlierSend {
+        var next: ProviderRequest? = lookup.renderLookup(envelope, since: since)
+        var pages = 0
+        while let request = next, pages < Self.maxLookupPages {
+            pages += 1
+            let page: SentMessageLookupPage
+            do {
+                let response = try await client.execute(HTTPClientRequest(
+                    method: request.method, url: request.url, headers: request.headers.map { (name: $0.name, value: $0.value) },
+                    body: request.body, timeoutMilliseconds: settings.requestTimeoutMilliseconds))
+                page = try lookup.interpretLookup(
+                    ProviderResponse(status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body),
+                    for: envelope, since: since)
+            } catch let error as HTTPClientError {
+                return .unavailable(MessageError(code: "provider_lookup_unreachable", message: error.description))
+            } catch let error as MessageError {
+                return .unavailable(error)
+            } catch {
+                return .unavailable(MessageError(code: "provider_lookup_failed", message: "\(error)"))
+            }
+            for providerMessageId in page.matches {
+                do {
+                    let owner = try await store.outboundMessageId(channel: channel, providerMessageId: providerMessageId)
+                    if owner == nil || owner == envelope.messageId { return .found(providerMessageId: providerMessageId) }
+                } catch {
+                    return .unavailable(MessageError(code: "storage_unavailable", message: "\(error)"))
+                }
+            }
+            next = page.nextPage
+        }
+        return .notFound
+    }
+
+    /// The next attempt's due time, or the end: `unknownSince` is the start of this attempt when
+    /// its outcome is unknown.
+    func retryOrGiveUp(_ error: MessageError, retryAfter: Double?, attempt: Int, unknownSince: Date? = nil) -> DeliveryResult {
         if attempt >= settings.maxAttempts {
             return .failed(
                 MessageError(code: "retries_exhausted", message: "gave up after \(attempt) attempts; last: \(error.code): \(error.message)"),
                 unsubscribed: false)
         }
-        return .retry(error, notBefore: now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter)))
+        let notBefore = now().addingTimeInterval(retryDelay(attempt: attempt, retryAfter: retryAfter))
+        if let unknownSince {
+            return .outcomeUnknown(error, notBefore: notBefore, attemptStartedAt: unknownSince)
+        }
+        return .retry(error, notBefore: notBefore)
     }
 
     /// Exponential backoff with jitter (half to full delay), never sooner than the provider's

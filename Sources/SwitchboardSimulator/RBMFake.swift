@@ -59,6 +59,13 @@ struct RBMFake: Sendable {
         return Answer(status: 200, body: ["features": .array(Self.allFeatures.map(JSONValue.string))], messageId: nil)
     }
 
+    /// What RBM answers a `messageId` this agent used before: Google's 409 `ALREADY_EXISTS`
+    /// (https://cloud.google.com/apis/design/errors#handling_errors; agentMessages.create ignores a
+    /// message with an earlier message's id).
+    static func alreadyExists(_ messageId: String) -> Answer {
+        error(409, status: "ALREADY_EXISTS", message: "Requested entity already exists")
+    }
+
     static func error(_ code: Int, status: String, message: String) -> Answer {
         Answer(status: code, body: [
             "error": .object(["code": .number(Double(code)), "message": .string(message), "status": .string(status)]),

@@ -15,6 +15,8 @@ public struct Simulator: Sendable {
     public let connections = ConnectionLog()
     /// When set, accepted messages are followed by the provider's status callbacks.
     public let callbacks: StatusCallbacks?
+    /// What the fake providers accepted (Twilio's message list, RBM's used message ids).
+    public let accepted = AcceptedMessages()
     let logger: Logger
 
     public init(settings: SimulatorSettings, callbacks: StatusCallbacks? = nil, logger: Logger = Logger(label: "switchboard.simulator")) {
@@ -36,6 +38,7 @@ public struct Simulator: Sendable {
         let recorder = self.recorder
         let scenario = self.scenario
         let callbacks = self.callbacks
+        let accepted = self.accepted
         router.post("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 20)
@@ -43,11 +46,17 @@ public struct Simulator: Sendable {
             var answer = twilio.answer(
                 pathAccountSid: try context.parameters.require("accountSid"),
                 authorization: request.headers[.authorization], form: form)
-            let fault = await Self.apply(scenario.nextFault(for: "twilio"))
+            let fault = await scenario.nextFault(for: "twilio")
             if let fault, let status = fault.status {
                 let code = fault.errorCode ?? (status == 429 ? 20429 : 20500)
                 answer = TwilioMessagesFake.error(status: status, code: code, message: TwilioMessagesFake.message(forCode: code))
             }
+            // Twilio creates the message, then answers: a delayed answer (a client's timeout) does
+            // not undo it. A reset stands for a request dropped before Twilio acted on it.
+            if answer.sid != nil, fault?.reset != true {
+                await accepted.acceptTwilio(answer.body, at: Date())
+            }
+            _ = await Self.apply(fault)
             try await Self.record(
                 RecordedRequest(provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil),
                 status: answer.status, providerMessageId: answer.sid, fault: fault, recorder: recorder, context: context)
@@ -55,6 +64,16 @@ public struct Simulator: Sendable {
                 Task { await callbacks.twilio(sid: sid, form: form, faults: fault?.callbacks) }
             }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
+        }
+        router.get("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
+            let query = (try? FormURLEncoding.decode(Array((request.uri.query ?? "").utf8))) ?? []
+            let answer = await twilio.list(
+                pathAccountSid: try context.parameters.require("accountSid"), authorization: request.headers[.authorization],
+                query: query, accepted: accepted)
+            await recorder.record(RecordedRequest(
+                provider: "twilio", method: "GET", path: request.uri.path, form: query.map { [$0.0, $0.1] }, json: nil,
+                responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
+            return try Self.json(answer.body, status: answer.status)
         }
         router.post(":version/me/messages") { request, context in
             var request = request
@@ -83,10 +102,17 @@ public struct Simulator: Sendable {
             if case .some(.none) = await scenario.rcsFeatures(of: phone), answer.status == 200 {
                 answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
             }
-            let fault = await Self.apply(scenario.nextFault(for: "rbm"))
+            let fault = await scenario.nextFault(for: "rbm")
             if let fault, let status = fault.status {
                 answer = RBMFake.error(status, status: status == 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE", message: "Simulated failure")
             }
+            // RBM keeps the message before answering (a delayed answer does not undo it), and ignores
+            // a later message with the same id, answering 409 ALREADY_EXISTS.
+            if answer.status == 200, let messageId = answer.messageId, fault?.reset != true,
+               !(await accepted.acceptRBM(messageId: messageId)) {
+                answer = RBMFake.alreadyExists(messageId)
+            }
+            _ = await Self.apply(fault)
             try await Self.record(
                 RecordedRequest(provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self)),
                 status: answer.status, providerMessageId: answer.messageId, fault: fault, recorder: recorder, context: context)
@@ -161,6 +187,7 @@ public struct Simulator: Sendable {
         }
         router.delete("_simulator/requests") { _, _ in
             await recorder.reset()
+            await accepted.reset()
             await connections.reset()
             await callbacks?.log.reset()
             return Response(status: .noContent)

@@ -10,11 +10,14 @@ public struct SimulatedFault: Codable, Sendable, Equatable {
     /// With 429 (or any status): the `Retry-After` seconds to send.
     public var retryAfter: Int?
     /// Wait this long before answering (latency); longer than the gateway's timeout is a timeout.
+    /// The fake acts on the request first (Twilio and RBM keep the message they accept), so a
+    /// client that timed out has sent it all the same.
     public var delayMilliseconds: Int?
     /// A provider error code for the body (Twilio 21211 or 21610, Meta 551 or 10, …).
     public var errorCode: Int?
     /// Drop the connection without an answer (TCP reset), as a provider's load balancer may: the
-    /// request was received, and the client cannot know what became of it.
+    /// request was received, and the client cannot know what became of it. The fake does not act
+    /// on it (no message is created), as when the drop comes before the provider's API.
     public var reset: Bool?
     /// How the status callbacks that follow an accepted message are delivered: each twice, or in
     /// reverse order (delivered before sent, read before delivered).

@@ -64,6 +64,52 @@ struct TwilioMessagesFake: Sendable {
         return Answer(status: 201, body: resource, sid: sid)
     }
 
+    /// `GET /2010-04-01/Accounts/{sid}/Messages.json`: the messages `accepted` holds, narrowed by the
+    /// list's filters (`To`, `From`, `DateSent` as `YYYY-MM-DD`, `<=YYYY-MM-DD` or `>=YYYY-MM-DD`, and
+    /// `DateSent<`/`DateSent>` for on-or-before/on-or-after) and paged with `PageSize` (default 50,
+    /// at most 1000) and `Page`, in Twilio's list envelope (`messages`, `page`, `page_size`, `start`,
+    /// `end`, `uri`, `first_page_uri`, `next_page_uri`, `previous_page_uri`):
+    /// https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources,
+    /// https://www.twilio.com/docs/usage/twilios-response#pagination
+    func list(pathAccountSid: String, authorization: String?, query: [(String, String)], accepted: AcceptedMessages) async -> Answer {
+        guard let credentials = Self.basicCredentials(authorization), credentials == (accountSid, authToken),
+              pathAccountSid == accountSid
+        else {
+            return Self.error(status: 401, code: 20003, message: "Authenticate")
+        }
+        let values = Dictionary(query, uniquingKeysWith: { first, _ in first })
+        var onOrAfter = values["DateSent>"]
+        var onOrBefore = values["DateSent<"]
+        if let exact = values["DateSent"] {
+            if exact.hasPrefix(">=") {
+                onOrAfter = String(exact.dropFirst(2))
+            } else if exact.hasPrefix("<=") {
+                onOrBefore = String(exact.dropFirst(2))
+            } else {
+                onOrAfter = exact
+                onOrBefore = exact
+            }
+        }
+        let pageSize = min(max(Int(values["PageSize"] ?? "") ?? 50, 1), 1000)
+        let page = max(Int(values["Page"] ?? "") ?? 0, 0)
+        let all = await accepted.twilioMessages(to: values["To"], from: values["From"], onOrAfter: onOrAfter, onOrBefore: onOrBefore)
+        let start = min(page * pageSize, all.count)
+        let items = Array(all[start..<min(start + pageSize, all.count)])
+        let path = "/2010-04-01/Accounts/\(accountSid)/Messages.json"
+        let filters = query.filter { !["Page", "PageSize", "PageToken"].contains($0.0) }
+        func uri(_ page: Int) -> String {
+            path + "?" + FormURLEncoding.encode(filters + [("PageSize", "\(pageSize)"), ("Page", "\(page)")])
+        }
+        return Answer(status: 200, body: [
+            "messages": .array(items.map(JSONValue.object)),
+            "page": .number(Double(page)), "page_size": .number(Double(pageSize)),
+            "start": .number(Double(start)), "end": .number(Double(max(start, start + items.count - 1))),
+            "uri": .string(uri(page)), "first_page_uri": .string(uri(0)),
+            "next_page_uri": start + items.count < all.count ? .string(uri(page + 1)) : .null,
+            "previous_page_uri": page > 0 ? .string(uri(page - 1)) : .null,
+        ], sid: nil)
+    }
+
     static func error(status: Int, code: Int, message: String) -> Answer {
         Answer(status: status, body: [
             "code": .number(Double(code)), "message": .string(message),

@@ -15,6 +15,9 @@ public protocol MessageStore: Sendable {
     /// Takes due outbox rows for sending and leases them for `lease` seconds: up to
     /// `channelLimits[channel]` rows of each listed channel, and up to `limit` rows of the others.
     func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem]
+    /// The outbound message on `channel` that has `providerMessageId`, if any (so a message found
+    /// at the provider is adopted by one message only).
+    func outboundMessageId(channel: Channel, providerMessageId: String) async throws -> String?
     /// Records the outcome of one send attempt.
     func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message?
     /// The same, reading the message back only when `returning` (someone listens for it): the
@@ -142,12 +145,20 @@ public struct OutboxItem: Sendable, Equatable {
     public var windowOpenUntil: Date?
     /// The contact's phone, for a fallback from RCS to SMS.
     public var phone: String?
+    /// When the earliest earlier attempt that may have reached the provider started (its outcome
+    /// is unknown), or nil when no earlier attempt can have: before sending again, look for it.
+    public var outcomeUnknownSince: Date?
 }
 
 /// The outcome of one send attempt, as the outbox records it.
 public enum DeliveryResult: Sendable, Equatable {
     case sent(providerMessageId: String)
+    /// The attempt did not reach the provider, or the provider refused it for now: try again.
     case retry(MessageError, notBefore: Date)
+    /// The attempt that started at `attemptStartedAt` may have reached the provider, and no answer
+    /// came (a timeout after the request left, a connection lost mid-answer): try again not before
+    /// `notBefore`, and remember that the provider may already have the message.
+    case outcomeUnknown(MessageError, notBefore: Date, attemptStartedAt: Date)
     case failed(MessageError, unsubscribed: Bool)
 }
 

@@ -169,6 +169,17 @@ enum SwitchboardMigrations {
                 CREATE INDEX contacts_by_recent_activity ON contacts(COALESCE(last_message_at, -1), id);
                 """)
         }
+        migrator.registerMigration("v9-outbox-outcome-unknown") { db in
+            // A send whose outcome the gateway could not know (a timeout after the request left, a
+            // connection lost mid-answer) may have reached the provider: the next attempt, even after
+            // a restart, must know it to look for that message instead of sending a second copy.
+            // attempt_started_at is set while an attempt is in flight and cleared when its outcome is
+            // recorded, so an attempt that never recorded one (a crash) counts as unknown too.
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN outcome_unknown_since INTEGER;
+                ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

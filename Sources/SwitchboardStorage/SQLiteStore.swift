@@ -376,6 +376,7 @@ public final class SQLiteStore: MessageStore {
         return try await writer.write { db in
             let select = """
                 SELECT o.message_id, o.channel, o.recipient, o.attempts, o.next_attempt_at, m.contact_id, m.content, m.author_kind, c.phone,
+                       COALESCE(o.outcome_unknown_since, o.attempt_started_at) AS outcome_unknown_since,
                        COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
                        (SELECT window_open_until FROM contact_channels cc
                          WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
@@ -397,21 +398,29 @@ public final class SQLiteStore: MessageStore {
             }
             var items: [OutboxItem] = []
             items.reserveCapacity(rows.count)
-            let lease = try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE message_id = ?")
+            // An attempt still marked started never recorded its outcome (the process died mid-send):
+            // it may have reached the provider, so it counts as unknown from its start.
+            let lease = try db.cachedStatement(sql: """
+                UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,
+                    outcome_unknown_since = COALESCE(outcome_unknown_since, attempt_started_at), attempt_started_at = ?
+                WHERE message_id = ?
+                """)
             let sending = try db.cachedStatement(sql: """
                 UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'queued'
                 """)
             for row in rows {
                 let messageId: String = row["message_id"]
                 guard let channel = Channel(rawValue: row["channel"]) else { continue }
-                try lease.execute(arguments: [leaseEnd, messageId])
+                try lease.execute(arguments: [leaseEnd, nowMillis, messageId])
                 try sending.execute(arguments: [nowMillis, messageId])
                 let window: Int64? = row["window_open_until"]
+                let unknownSince: Int64? = row["outcome_unknown_since"]
                 items.append(OutboxItem(
                     messageId: messageId, contactId: row["contact_id"], channel: channel, recipient: row["recipient"],
                     content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"],
                     author: Message.Author.Kind(rawValue: row["author_kind"]) ?? .bot, subscribed: row["subscribed"],
-                    windowOpenUntil: window.map(Timestamp.date(millis:)), phone: row["phone"]))
+                    windowOpenUntil: window.map(Timestamp.date(millis:)), phone: row["phone"],
+                    outcomeUnknownSince: unknownSince.map(Timestamp.date(millis:))))
             }
             return items
         }
@@ -465,8 +474,18 @@ public final class SQLiteStore: MessageStore {
                 try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
                 try Self.applyEarlyStatuses(db, messageId: messageId, providerMessageId: providerMessageId, at: nowMillis)
             case .retry(let error, let notBefore):
-                try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE message_id = ?")
-                    .execute(arguments: [Timestamp.millis(notBefore), "\(error.code): \(error.message)", messageId])
+                // An earlier unknown outcome stays recorded: this attempt says nothing about it.
+                try db.cachedStatement(sql: """
+                    UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempt_started_at = NULL WHERE message_id = ?
+                    """).execute(arguments: [Timestamp.millis(notBefore), "\(error.code): \(error.message)", messageId])
+            case .outcomeUnknown(let error, let notBefore, let startedAt):
+                try db.cachedStatement(sql: """
+                    UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempt_started_at = NULL,
+                        outcome_unknown_since = COALESCE(outcome_unknown_since, ?)
+                    WHERE message_id = ?
+                    """).execute(arguments: [
+                        Timestamp.millis(notBefore), "\(error.code): \(error.message)", Timestamp.millis(startedAt), messageId,
+                    ])
             case .failed(let error, let unsubscribed):
                 try db.cachedStatement(sql: """
                     UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, updated_at = ?
@@ -484,6 +503,15 @@ public final class SQLiteStore: MessageStore {
             guard returning else { return nil }
             return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])
                 .flatMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func outboundMessageId(channel: Channel, providerMessageId: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(
+                db, sql: """
+                    SELECT id FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'outbound'
+                    """, arguments: [channel.rawValue, providerMessageId])
         }
     }
 

@@ -129,6 +129,33 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("a timeout while waiting for the answer may have reached the server; a refused connection never did")
+    func whetherTheRequestLeft() async throws {
+        try await withServer { base, client in
+            do throws(HTTPClientError) {
+                _ = try await client.execute(HTTPClientRequest(url: base + "/slow", timeoutMilliseconds: 200))
+                Issue.record("expected a timeout")
+            } catch {
+                #expect(error.kind == .timeout)
+                #expect(error.requestMayHaveBeenSent)
+            }
+            do throws(HTTPClientError) {
+                _ = try await client.execute(HTTPClientRequest(method: "POST", url: "http://127.0.0.1:1/nothing", body: Array("x".utf8)))
+                Issue.record("expected a connection error")
+            } catch {
+                #expect(error.kind == .connectFailed)
+                #expect(!error.requestMayHaveBeenSent)
+            }
+            do throws(HTTPClientError) {
+                _ = try await client.execute(HTTPClientRequest(url: "http://nonexistent.invalid/"))
+                Issue.record("expected a resolve error")
+            } catch {
+                #expect(error.kind == .resolveFailed || error.kind == .connectFailed)
+                #expect(!error.requestMayHaveBeenSent)
+            }
+        }
+    }
+
     @Test("a cancelled request ends promptly with .cancelled")
     func cancellation() async throws {
         try await withServer { base, client in

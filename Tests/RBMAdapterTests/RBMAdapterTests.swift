@@ -122,4 +122,19 @@ struct RBMAdapterTests {
             Issue.record("404 means no RCS: permanent")
         }
     }
+
+    @Test("409 ALREADY_EXISTS to a send means our messageId was accepted before: sent, under our id")
+    func alreadyExistsIsSent() throws {
+        let envelope = OutboundEnvelope(messageId: "msg_01RETRIED", recipientAddress: "+12223334444", content: Content(text: "hi"))
+        let conflict = ProviderResponse(
+            status: 409, headers: [ProviderHeader("Content-Type", "application/json")], body: try Fixtures.bytes("rbm/error-already-exists.json"))
+        #expect(adapter.interpret(conflict, for: envelope) == .accepted(providerMessageId: "msg_01RETRIED", status: .sent))
+        // Without the call it answers, a 409 is not ours to read as sent; nor is another 409.
+        if case .failed = adapter.interpret(conflict) {} else { Issue.record("a 409 alone is a failure") }
+        let aborted = ProviderResponse(status: 409, headers: [], body: Array(#"{"error":{"code":409,"message":"x","status":"ABORTED"}}"#.utf8))
+        if case .failed = adapter.interpret(aborted, for: envelope) {} else { Issue.record("409 ABORTED is not ALREADY_EXISTS") }
+        // A 200 names the same id.
+        let created = ProviderResponse(status: 200, headers: [], body: Array(#"{"name":"phones/+12223334444/agentMessages/msg_01RETRIED"}"#.utf8))
+        #expect(adapter.interpret(created, for: envelope) == adapter.interpret(conflict, for: envelope))
+    }
 }

@@ -35,6 +35,59 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("an unknown outcome is kept on the outbox row across a restart, as is an attempt that never recorded one")
+    func unknownOutcomesAreDurable() async throws {
+        try await withDatabase { path in
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let message: Message
+            do {
+                let store = try SQLiteStore(path: path)
+                guard case .stored(let first, _, _) = try await store.ingest(inbound("SMin2"), at: start, bot: nil, policy: InboundPolicy()) else {
+                    Issue.record("not stored")
+                    return
+                }
+                message = try await store.enqueueOutbound(
+                    contactId: first.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "maybe"),
+                    author: .init(kind: .agent), at: start)
+                let claimed = try await store.claimDueOutbox(limit: 10, now: start, lease: 60)
+                #expect(claimed.map(\.outcomeUnknownSince) == [nil])
+                // A failure before the request left says nothing was sent.
+                _ = try await store.recordDelivery(
+                    messageId: message.id, result: .retry(MessageError(code: "provider_unreachable", message: "refused"), notBefore: start), at: start)
+                #expect(try await store.claimDueOutbox(limit: 10, now: start.addingTimeInterval(1), lease: 60).map(\.outcomeUnknownSince) == [nil])
+                _ = try await store.recordDelivery(
+                    messageId: message.id,
+                    result: .outcomeUnknown(MessageError(code: "provider_outcome_unknown", message: "timeout"), notBefore: start.addingTimeInterval(2),
+                                            attemptStartedAt: start.addingTimeInterval(1)),
+                    at: start.addingTimeInterval(1.5))
+            }
+            // A new process on the same file knows.
+            let store = try SQLiteStore(path: path)
+            let again = try await store.claimDueOutbox(limit: 10, now: start.addingTimeInterval(3), lease: 60)
+            #expect(again.map(\.outcomeUnknownSince) == [start.addingTimeInterval(1)])
+            // A later retry (the resend was refused) keeps the earliest unknown attempt.
+            _ = try await store.recordDelivery(
+                messageId: message.id, result: .retry(MessageError(code: "twilio_http_503", message: "x"), notBefore: start.addingTimeInterval(4)),
+                at: start.addingTimeInterval(3))
+            #expect(try await store.claimDueOutbox(limit: 10, now: start.addingTimeInterval(5), lease: 60).map(\.outcomeUnknownSince)
+                == [start.addingTimeInterval(1)])
+        }
+        try await withDatabase { path in
+            // An attempt that never recorded its outcome (the process died mid-send) counts as unknown from its start.
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let store = try SQLiteStore(path: path)
+            guard case .stored(let first, _, _) = try await store.ingest(inbound("SMin3"), at: start, bot: nil, policy: InboundPolicy()) else {
+                Issue.record("not stored")
+                return
+            }
+            _ = try await store.enqueueOutbound(
+                contactId: first.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "crash"),
+                author: .init(kind: .agent), at: start)
+            #expect(try await store.claimDueOutbox(limit: 10, now: start, lease: 60).map(\.outcomeUnknownSince) == [nil])
+            #expect(try await store.claimDueOutbox(limit: 10, now: start.addingTimeInterval(61), lease: 60).map(\.outcomeUnknownSince) == [start])
+        }
+    }
+
     @Test("status callbacks that beat the send's answer are kept and applied when it is recorded")
     func earlyStatuses() async throws {
         try await withDatabase { path in
