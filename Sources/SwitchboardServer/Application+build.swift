@@ -53,7 +53,10 @@ public struct Gateway: Sendable {
         if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.webChat = WebChatHub(store: store, logger: logger)
         self.events = EventBus()
-        self.webAssets = WebAssets.locate()
+        var webAssets = WebAssets.locate()
+        webAssets.imageSources += [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
+            .compactMap { $0.flatMap(Self.plainHTTPOrigin) }
+        self.webAssets = webAssets
         if webAssets.root == nil {
             logger.warning("console files not found: GET / answers 503 (set SWITCHBOARD_WEB_ROOT)")
         }
@@ -93,6 +96,15 @@ public struct Gateway: Sendable {
             maxConnections: configuration.limits.maxConnections, headerTimeoutSeconds: configuration.limits.headerTimeoutSeconds)
         self.eventStreams = OpenSlots(limit: configuration.limits.eventStreams)
         self.sessionRate = ClientRateLimiter(perMinute: configuration.limits.webChatSessionsPerMinute)
+    }
+
+    /// `http://host:port` of a plain-http URL (a provider API on a development machine), else nil.
+    static func plainHTTPOrigin(_ url: String) -> String? {
+        guard url.lowercased().hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty, !authority.contains(where: { $0 == " " || $0 == ";" || $0 == "'" }) else { return nil }
+        return "http://" + authority
     }
 
     /// Channels whose secrets are configured.

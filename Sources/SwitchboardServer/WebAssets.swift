@@ -21,6 +21,10 @@ public struct WebAssets: Sendable {
     public let assets: [String: Asset]
     /// Where the files were read from (nil: none found).
     public let root: URL?
+    /// Where the pages may load images from besides the gateway: `https:` (providers host media
+    /// there), and the origins of plain-http provider APIs the operator configured (the simulator's,
+    /// whose media the development console shows). Never any `http:` host.
+    public var imageSources: [String] = ["https:"]
 
     public init(root: URL?) {
         self.root = root
@@ -82,10 +86,10 @@ public struct WebAssets: Sendable {
         headers[.cacheControl] = "no-cache"
         headers[.xContentTypeOptions] = "nosniff"
         if isPage {
-            // Everything the pages load comes from the gateway itself; images in messages may be
-            // anywhere (providers host media), and the widget's socket is on this origin.
+            // Everything the pages load comes from the gateway itself; images in messages come from
+            // providers' https hosts, and the widget's socket is on this origin.
             headers[.contentSecurityPolicy] =
-                "default-src 'self'; img-src 'self' data: http: https:; connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'"
+                "default-src 'self'; img-src 'self' data: \(imageSources.joined(separator: " ")); connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'"
             headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         }
         if request.headers[.ifNoneMatch] == asset.etag {

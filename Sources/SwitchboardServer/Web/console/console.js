@@ -63,10 +63,23 @@ function initials(contact) {
   return name.split(/\s+/).slice(0, 2).map((part) => part[0].toUpperCase()).join("");
 }
 
+// Only absolute http(s) URLs become links or images: the gateway checks them too, but what the
+// console renders is checked where it is rendered (a javascript: link would run in this origin).
+function safeURL(url) {
+  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
 function avatar(contact, large = false) {
   const element = h("span", { class: large ? "avatar large" : "avatar", "aria-hidden": "true" });
-  if (contact.photoUrl) {
-    const image = h("img", { src: contact.photoUrl, alt: "" });
+  const photo = safeURL(contact.photoUrl);
+  if (photo) {
+    const image = h("img", { src: photo, alt: "" });
     image.addEventListener("error", () => { image.remove(); element.textContent = initials(contact); });
     element.append(image);
   } else {
@@ -427,12 +440,14 @@ class Console {
   }
 
   renderAttachment(attachment) {
-    const label = attachment.name ?? attachment.url.split("/").pop() ?? "attachment";
+    const url = safeURL(attachment.url);
+    const label = attachment.name ?? String(attachment.url ?? "").split("/").pop() ?? "attachment";
+    if (!url) return h("span", { class: "muted small" }, icon("attachment"), ` ${label} (link not shown)`);
     if (attachment.kind === "image") {
-      return h("a", { href: attachment.url, target: "_blank", rel: "noopener noreferrer" },
-        h("img", { src: attachment.url, alt: attachment.name ?? "image attachment", loading: "lazy" }));
+      return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" },
+        h("img", { src: url, alt: attachment.name ?? "image attachment", loading: "lazy" }));
     }
-    return h("a", { href: attachment.url, target: "_blank", rel: "noopener noreferrer", download: "" },
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", download: "" },
       icon("attachment"), ` ${label}`, attachment.mimeType ? h("span", { class: "muted small" }, ` (${attachment.mimeType})`) : null);
   }
 

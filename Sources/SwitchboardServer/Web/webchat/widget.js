@@ -114,9 +114,14 @@
     const item = h("li", { class: outbound ? "outbound" : "inbound", "data-id": message.id },
       who ? h("span", { class: "who" }, who) : null,
       content.text ?? content.postback?.title ?? content.postback?.payload ?? "",
-      (content.attachments ?? []).map((attachment) => attachment.kind === "image"
-        ? h("img", { src: attachment.url, alt: attachment.name ?? "image" })
-        : h("a", { href: attachment.url, target: "_blank", rel: "noopener" }, attachment.name ?? "attachment")));
+      (content.attachments ?? []).map((attachment) => {
+        // This script runs on the business's own website: only https links and images, checked here too.
+        const url = /^https:\/\//i.test(attachment.url ?? "") ? attachment.url : null;
+        if (!url) return null;
+        return attachment.kind === "image"
+          ? h("img", { src: url, alt: attachment.name ?? "image" })
+          : h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, attachment.name ?? "attachment");
+      }));
     return item;
   }
 
