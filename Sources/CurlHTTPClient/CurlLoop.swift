@@ -129,15 +129,28 @@ final class CurlLoop: @unchecked Sendable {
         curl_multi_add_handle(multi, easy)
     }
 
+    /// A URL for an error message: its query (Meta's `access_token`, say) left out.
+    static func withoutQuery(_ url: String) -> String {
+        String(url.prefix { $0 != "?" && $0 != "#" })
+    }
+
     private func configure(_ easy: UnsafeMutableRawPointer, for transfer: CurlTransfer) -> HTTPClientError? {
         let request = transfer.request
         let method = request.method.uppercased()
         guard request.url.hasPrefix("http://") || request.url.hasPrefix("https://") else {
-            return HTTPClientError(kind: .invalidRequest, message: "only http and https URLs are allowed: \(request.url)")
+            return HTTPClientError(kind: .invalidRequest, message: "only http and https URLs are allowed: \(Self.withoutQuery(request.url))")
         }
         var code = swb_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        if code == CURLE_OK, !request.pinnedAddresses.isEmpty {
+            // Connect only to the addresses the caller checked (CURLOPT_RESOLVE), so a name that
+            // resolves differently a moment later (DNS rebinding) cannot reach another host.
+            var pins: UnsafeMutablePointer<curl_slist>?
+            for pin in request.pinnedAddresses { pins = curl_slist_append(pins, pin) }
+            transfer.resolveList = pins
+            code = swb_easy_setopt_slist(easy, CURLOPT_RESOLVE, pins)
+        }
         guard code == CURLE_OK else {
-            return HTTPClientError(kind: .invalidRequest, message: "libcurl refused the URL: \(request.url)")
+            return HTTPClientError(kind: .invalidRequest, message: "libcurl refused the URL: \(Self.withoutQuery(request.url))")
         }
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()
         swb_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)

@@ -8,6 +8,8 @@ final class CurlTransfer: @unchecked Sendable {
     var continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>?
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
+    /// CURLOPT_RESOLVE entries, freed with the transfer.
+    var resolveList: UnsafeMutablePointer<curl_slist>?
     var responseHeaders: [(name: String, value: String)] = []
     var responseBody: [UInt8] = []
     var tooLarge = false
@@ -18,6 +20,10 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     func finish(_ result: Result<HTTPClientResponse, HTTPClientError>) {
+        if let resolveList {
+            curl_slist_free_all(resolveList)
+            self.resolveList = nil
+        }
         if let headerList {
             curl_slist_free_all(headerList)
             self.headerList = nil

@@ -7,6 +7,9 @@ public struct HTTPClientRequest: Sendable {
     public var body: [UInt8]
     /// The whole exchange, connection included, must finish within this many milliseconds.
     public var timeoutMilliseconds: Int
+    /// `HOST:PORT:ADDRESS` entries (libcurl's CURLOPT_RESOLVE): the host is reached only at these
+    /// addresses, which the caller has checked, instead of whatever DNS answers at connect time.
+    public var pinnedAddresses: [String] = []
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],

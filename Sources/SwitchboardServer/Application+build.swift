@@ -83,7 +83,9 @@ public struct Gateway: Sendable {
             helpText: configuration.optOut.helpText, remoteBot: configuration.bot.kind == .http)
         let (store, client, outbox, events) = (store, client, outbox, events)
         let remoteBot: RemoteBotDispatcher? = configuration.bot.kind == .http ? configuration.bot.http.map {
-            RemoteBotDispatcher(store: store, client: client, settings: $0, outbox: outbox, events: events, logger: logger, now: now)
+            RemoteBotDispatcher(
+                store: store, client: client, settings: $0, outbox: outbox, events: events,
+                destinations: DestinationResolver(policy: configuration.destinationPolicy), logger: logger, now: now)
         } : nil
         self.remoteBot = remoteBot
         var pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, events: events, now: now)

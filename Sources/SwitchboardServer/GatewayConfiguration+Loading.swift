@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 
 /// A configuration that cannot be used, with every problem found.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
@@ -67,6 +68,9 @@ extension GatewayConfiguration {
             case "0", "false", "no": metricsPublic = false
             default: problems.append("SWITCHBOARD_METRICS_PUBLIC: '\(value)' is not true or false")
             }
+        }
+        if let value = env["SWITCHBOARD_ALLOW_PRIVATE_URLS"] {
+            allowPrivateURLs = value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
         }
         if let value = env["SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS"] {
             if let seconds = Double(value), seconds.isFinite { shutdownTimeoutSeconds = seconds } else {
@@ -137,6 +141,9 @@ extension GatewayConfiguration {
         if let secret = webchat.secret, secret.count < 16 { problems.append("webchat.secret: use at least 16 characters") }
         if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
         problems += limits.problems
+        for range in allowPrivateURLs where AddressRange(range) == nil {
+            problems.append("allowPrivateURLs (SWITCHBOARD_ALLOW_PRIVATE_URLS): '\(range)' is not a CIDR block such as 10.0.0.0/8 or fd00::/8")
+        }
         if !(shutdownTimeoutSeconds >= 0 && shutdownTimeoutSeconds <= 3600) {
             problems.append("shutdownTimeoutSeconds (SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS): must be 0 to 3600")
         }

@@ -33,6 +33,14 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var metricsPublic: Bool = false
     /// How long a graceful shutdown (SIGTERM) may take before what is still running is cancelled.
     public var shutdownTimeoutSeconds: Double = 10
+    /// CIDR blocks that URLs taken from data (the external bot's) may resolve to although private,
+    /// loopback or link-local (`SWITCHBOARD_ALLOW_PRIVATE_URLS`, comma-separated). Empty: refused.
+    public var allowPrivateURLs: [String] = []
+
+    /// The destination policy `allowPrivateURLs` describes (entries that do not parse are reported by `validate()`).
+    public var destinationPolicy: DestinationPolicy {
+        DestinationPolicy(allowed: allowPrivateURLs.compactMap(AddressRange.init))
+    }
 
     public init() {}
 
@@ -327,6 +335,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? defaults.limits
         metricsPublic = try c.decodeIfPresent(Bool.self, forKey: .metricsPublic) ?? defaults.metricsPublic
         shutdownTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .shutdownTimeoutSeconds) ?? defaults.shutdownTimeoutSeconds
+        allowPrivateURLs = try c.decodeIfPresent([String].self, forKey: .allowPrivateURLs) ?? defaults.allowPrivateURLs
     }
 
     /// The base URL providers call, without a trailing slash.

@@ -20,11 +20,14 @@ public final class RemoteBotDispatcher: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let wakeups = Wakeups()
+    private let destinations: DestinationResolver
 
     public init(
         store: any MessageStore, client: CurlHTTPClient, settings: GatewayConfiguration.RemoteBotSettings, outbox: OutboxWorker,
-        events: EventBus, logger: Logger, now: @escaping @Sendable () -> Date
+        events: EventBus, destinations: DestinationResolver = DestinationResolver(policy: DestinationPolicy()), logger: Logger,
+        now: @escaping @Sendable () -> Date
     ) {
+        self.destinations = destinations
         self.store = store
         self.client = client
         self.settings = settings
@@ -77,13 +80,16 @@ public final class RemoteBotDispatcher: Service, Sendable {
         let problem: String
         do {
             let body = Array(try GatewayJSON.encoder().encode(Payload(message: delivery.message, contact: delivery.contact)))
-            let response = try await client.execute(HTTPClientRequest(
+            var request = HTTPClientRequest(
                 method: "POST", url: settings.url,
                 headers: [
                     (name: "Content-Type", value: "application/json"),
                     (name: "X-Switchboard-Signature", value: "sha256=" + HMACSignature.sha256Hex(key: settings.secret, message: body)),
                 ],
-                body: body, timeoutMilliseconds: settings.timeoutMilliseconds))
+                body: body, timeoutMilliseconds: settings.timeoutMilliseconds)
+            // Resolved and checked on every call: a name may move to a private address later.
+            request.pinnedAddresses = try await destinations.pins(for: settings.url)
+            let response = try await client.execute(request)
             switch response.status {
             case 200:
                 guard let answer = try? GatewayJSON.decoder().decode(Answer.self, from: Data(response.body)) else {
@@ -110,6 +116,8 @@ public final class RemoteBotDispatcher: Service, Sendable {
             }
         } catch let error as HTTPClientError {
             problem = "the bot did not answer: \(error)"
+        } catch let refusal as DestinationResolver.Refusal {
+            problem = "the bot's URL is refused: \(refusal)"
         } catch {
             problem = "the message could not be encoded"
         }

@@ -66,10 +66,27 @@ struct RemoteBotTests {
         var signatures: [Bool] { calls.withLock { $0 } }
     }
 
-    func configure(_ url: String, timeout: Int = 2_000, attempts: Int = 3) -> @Sendable (inout GatewayConfiguration) -> Void {
+    /// The test's bot listens on loopback, which the gateway refuses unless allowed (SSRF).
+    func configure(
+        _ url: String, timeout: Int = 2_000, attempts: Int = 3, allowPrivate: [String] = ["127.0.0.0/8"]
+    ) -> @Sendable (inout GatewayConfiguration) -> Void {
         { configuration in
             configuration.bot.kind = .http
             configuration.bot.http = .init(url: url, secret: Self.secret, timeoutMilliseconds: timeout, maxAttempts: attempts)
+            configuration.allowPrivateURLs = allowPrivate
+        }
+    }
+
+    @Test("a bot URL on loopback is refused without SWITCHBOARD_ALLOW_PRIVATE_URLS: nothing reaches it, the message stays for agents")
+    func loopbackRefused() async throws {
+        try await withBot({ _ in (200, #"{"replies":[{"text":"should not happen"}]}"#) }) { url, log in
+            try await TestEnvironment.with(configure: configure(url, attempts: 1, allowPrivate: [])) { (env: TestEnvironment) async throws in
+                _ = try await env.sender.sendSMS(from: "+15551234003", text: "hello")
+                try await eventually("given up") { try await env.count("bot_deliveries") == 0 }
+                #expect(log.signatures.isEmpty)
+                #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
+                #expect(try await env.count("messages", where: "direction = 'outbound'") == 0)
+            }
         }
     }
 
