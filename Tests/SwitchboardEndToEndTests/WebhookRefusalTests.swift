@@ -160,6 +160,35 @@ struct StorageFailureTests {
             #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
         }
     }
+
+    @Test("while another process holds the database's write lock, webhooks answer 503; afterwards the retry is stored once")
+    func databaseLocked() async throws {
+        try await TestEnvironment.with { (env: TestEnvironment) async throws in
+            // Another connection takes SQLite's write lock (BEGIN IMMEDIATE) on its own thread and
+            // keeps it until released; the gateway waits its busy timeout (5 s), then refuses.
+            let other = try DatabaseQueue(path: env.databasePath)
+            let locked = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let holder = Thread {
+                try? other.inDatabase { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    locked.signal()
+                    release.wait()
+                    try db.execute(sql: "ROLLBACK")
+                }
+            }
+            holder.start()
+            locked.wait()
+            let form = env.sender.twilioSMSForm(from: "+15551237000", text: "while locked")
+            let refused = try await env.sender.postTwilio(form: form)
+            release.signal()
+            #expect(refused.status == 503)
+            #expect(refused.body.contains("storage_unavailable"))
+            let retried = try await env.sender.postTwilio(form: form)
+            #expect(retried.status == 200)
+            #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
+        }
+    }
 }
 
 @Suite("Metrics")
