@@ -75,26 +75,6 @@ public protocol MessageStore: Sendable {
     func checkReadiness() async throws
 }
 
-/// What the gateway answers on its own, before any bot: the replies to SMS keywords.
-public struct InboundPolicy: Sendable, Equatable {
-    /// Sent once after STOP (as author `system`, the only message allowed after an opt-out). Nil by
-    /// default: Twilio already confirms opt-outs on long codes.
-    public var stopConfirmation: String?
-    /// Sent after START from an unsubscribed contact.
-    public var startConfirmation: String?
-    /// Sent after HELP or INFO.
-    public var helpText: String?
-    /// Queue the message for the external (HTTP) bot when the contact's bot is on.
-    public var remoteBot: Bool
-
-    public init(stopConfirmation: String? = nil, startConfirmation: String? = nil, helpText: String? = nil, remoteBot: Bool = false) {
-        self.stopConfirmation = stopConfirmation
-        self.startConfirmation = startConfirmation
-        self.helpText = helpText
-        self.remoteBot = remoteBot
-    }
-}
-
 extension MessageStore {
     /// Takes up to `limit` due rows of any channel.
     public func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem] {

@@ -75,24 +75,15 @@ public final class SQLiteStore: MessageStore {
                     db, contactId: contactId, channel: inbound.channel, recipient: inbound.senderAddress,
                     content: content, author: .init(kind: author), now: now))
             }
-            // SMS keywords: STOP always unsubscribes, HELP always answers; START resubscribes, and
-            // is an ordinary message (for the bot) when the contact was subscribed anyway.
-            if inbound.channel == .sms, let keyword = OptOutKeyword.classify(content.text) {
+            if inbound.channel == .sms, OptOutKeyword.classify(content.text) != nil {
                 let subscribed = try Self.isSubscribed(db, contactId: contactId, channel: .sms)
-                switch keyword {
-                case .stop:
-                    try Self.setSubscription(db, contactId: contactId, channel: .sms, subscribed: false, at: nowMillis)
-                    if let text = policy.stopConfirmation { try reply(Content(text: text), author: .system) }
+                if case .handled(let setSubscribed, let text) = KeywordDecision.decide(
+                    channel: inbound.channel, text: content.text, subscribed: subscribed, policy: policy) {
+                    if let setSubscribed {
+                        try Self.setSubscription(db, contactId: contactId, channel: .sms, subscribed: setSubscribed, at: nowMillis)
+                    }
+                    if let text { try reply(Content(text: text), author: .system) }
                     return .stored(message: message, contact: nil, replies: replies)
-                case .help:
-                    if let text = policy.helpText, subscribed { try reply(Content(text: text), author: .system) }
-                    return .stored(message: message, contact: nil, replies: replies)
-                case .start where !subscribed:
-                    try Self.setSubscription(db, contactId: contactId, channel: .sms, subscribed: true, at: nowMillis)
-                    if let text = policy.startConfirmation { try reply(Content(text: text), author: .system) }
-                    return .stored(message: message, contact: nil, replies: replies)
-                case .start:
-                    break
                 }
             }
             if policy.remoteBot {
@@ -109,25 +100,9 @@ public final class SQLiteStore: MessageStore {
             let state = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT state FROM bot_state WHERE contact_id = ?"), arguments: [contactId])
             let turn = bot.respond(to: BotInput(message: message, contact: contact, state: state))
-            var subscribed = contact.subscriptions[inbound.channel.rawValue] != false
-            for effect in turn.effects {
-                switch effect {
-                case .subscribe(let channel) where channel == inbound.channel: subscribed = true
-                case .unsubscribe(let channel) where channel == inbound.channel: subscribed = false
-                default: break
-                }
-            }
-            for content in turn.replies where !content.isEmpty {
-                if !subscribed {
-                    logger.info("bot reply dropped: contact unsubscribed", metadata: [
-                        "contact_id": "\(contactId)", "channel": "\(inbound.channel.rawValue)",
-                    ])
-                    StoreMetrics.droppedBotReplies(reason: "unsubscribed")
-                    continue
-                }
-                try reply(content, author: .bot)
-            }
-            try Self.apply(turn.effects, to: contactId, channel: inbound.channel, db: db, now: now)
+            replies += try Self.apply(
+                BotTurnPlan(turn: turn, channel: inbound.channel, subscribed: contact.subscriptions[inbound.channel.rawValue] != false),
+                contactId: contactId, channel: inbound.channel, recipient: inbound.senderAddress, db: db, now: now, logger: logger)
             if let newState = turn.state {
                 try db.cachedStatement(sql: """
                     INSERT INTO bot_state (contact_id, state, updated_at) VALUES (?, ?, ?)
@@ -139,6 +114,23 @@ public final class SQLiteStore: MessageStore {
             let updated = turn.effects.isEmpty ? contact : try Self.loadContact(db, id: contactId)
             return .stored(message: message, contact: updated, replies: replies)
         }
+    }
+
+    /// A bot turn, as planned: its replies queued, its dropped replies counted, its effects stored.
+    static func apply(
+        _ plan: BotTurnPlan, contactId: String, channel: Channel, recipient: String, db: Database, now: Date, logger: Logger
+    ) throws -> [Message] {
+        if plan.droppedReplies > 0 {
+            logger.info("bot replies dropped: contact unsubscribed", metadata: [
+                "contact_id": "\(contactId)", "channel": "\(channel.rawValue)", "count": "\(plan.droppedReplies)",
+            ])
+            for _ in 0..<plan.droppedReplies { StoreMetrics.droppedBotReplies(reason: "unsubscribed") }
+        }
+        let replies = try plan.replies.map { content in
+            try enqueue(db, contactId: contactId, channel: channel, recipient: recipient, content: content, author: .init(kind: .bot), now: now)
+        }
+        try apply(plan.effects, to: contactId, channel: channel, db: db, now: now)
+        return replies
     }
 
     /// A bot's effects on its contact, in the ingest transaction.
@@ -248,7 +240,9 @@ public final class SQLiteStore: MessageStore {
     static func recordChannelFacts(_ db: Database, inbound: InboundMessage, at now: Int64) throws {
         switch inbound.channel {
         case .messenger:
-            let sent = inbound.sentAt.map(Timestamp.millis) ?? now
+            // A provider time in the future (a wrong clock, or a forged event) must not hold the
+            // window open longer than 24 hours from now.
+            let sent = min(inbound.sentAt.map(Timestamp.millis) ?? now, now)
             try db.cachedStatement(sql: """
                 UPDATE contact_channels SET page_id = COALESCE(?, page_id), window_open_until = MAX(COALESCE(window_open_until, 0), ?)
                 WHERE channel = 'messenger' AND address = ?
@@ -709,23 +703,15 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message] {
-        try await writer.write { db in
+        let logger = self.logger
+        return try await writer.write { db in
             try db.execute(sql: "DELETE FROM bot_deliveries WHERE message_id = ?", arguments: [delivery.message.id])
             guard let turn, let contact = try Self.loadContact(db, id: delivery.contact.id), contact.botEnabled else { return [] }
             let channel = delivery.message.channel
             guard let recipient = contact.channels.first(where: { $0.channel == channel })?.address else { return [] }
-            var replies: [Message] = []
-            if contact.subscriptions[channel.rawValue] != false {
-                for content in turn.replies where !content.isEmpty {
-                    replies.append(try Self.enqueue(
-                        db, contactId: contact.id, channel: channel, recipient: recipient, content: content,
-                        author: .init(kind: .bot), now: now))
-                }
-            } else if !turn.replies.isEmpty {
-                StoreMetrics.droppedBotReplies(reason: "unsubscribed")
-            }
-            try Self.apply(turn.effects, to: contact.id, channel: channel, db: db, now: now)
-            return replies
+            return try Self.apply(
+                BotTurnPlan(turn: turn, channel: channel, subscribed: contact.subscriptions[channel.rawValue] != false),
+                contactId: contact.id, channel: channel, recipient: recipient, db: db, now: now, logger: logger)
         }
     }
 
