@@ -7,9 +7,11 @@ How the disk is made full, in order of preference:
    containers and this sandbox have): the database lives there and a filler file takes the rest;
    deleting the filler frees the space. This is a real ENOSPC, as on a full volume.
 2. when mount is refused: RLIMIT_FSIZE on the gateway process, set and raised from outside with
-   prlimit(2). Writes that would grow a file past the limit fail with EFBIG (SIGXFSZ is ignored in
-   the child, a disposition exec keeps), which SQLite reports as SQLITE_FULL like ENOSPC; raising
-   the limit plays "space freed". A loop device would need mount too, so it is no second option.
+   prlimit(2) (allowed without privileges for one's own processes, the hard limit staying
+   unlimited). Writes reaching past the limit fail with EFBIG (SIGXFSZ is ignored in the child, a
+   disposition exec keeps), which SQLite reports as an I/O error where ENOSPC is SQLITE_FULL; the
+   gateway must treat both as "not stored". Raising the limit plays "space freed". A loop device
+   would need mount too, so it is no third option; when neither works the test is skipped.
 """
 
 import errno
@@ -40,7 +42,7 @@ class SmallFilesystem:
         if result.returncode == 0 and forced != "rlimit":
             self.method = "tmpfs"
         else:
-            self.mount_error = result.stderr.strip()
+            self.mount_error = result.stderr.strip() or "forced"
             self.method = "rlimit"
         self.process = None
 
@@ -65,7 +67,10 @@ class SmallFilesystem:
         else:
             # RLIMIT_FSIZE bounds the offset a write may reach, not the growth: at 1 byte no write
             # of a database page succeeds, which is what a full disk does to SQLite's commits.
-            resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+            try:
+                resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+            except (PermissionError, OSError) as error:
+                pytest.skip(f"no way to fill a disk here: mount refused ({self.mount_error}), prlimit refused ({error})")
 
     def free(self):
         if self.method == "tmpfs":
