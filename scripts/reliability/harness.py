@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from http.client import HTTPException
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +82,9 @@ def http(method, url, body=None, headers=None, timeout=5.0):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+    except HTTPException as error:
+        # The connection died mid-answer (a killed gateway): no answer, like a reset.
+        raise ConnectionResetError(f"{type(error).__name__}: {error}") from error
 
 
 def wait_for(predicate, timeout, interval=0.1, message="condition"):
@@ -451,6 +455,7 @@ class Ledger:
         self.redeliveries = 0
         self.refusals = {}  # status -> count (non-2xx answers)
         self.failures = 0  # no answer at all
+        self.errors = []  # answers the senders could not make sense of
 
     def acked(self, channel, provider_id, text, address):
         with self.lock:
@@ -466,6 +471,10 @@ class Ledger:
     def failed(self):
         with self.lock:
             self.failures += 1
+
+    def unexpected(self, description):
+        with self.lock:
+            self.errors.append(description)
 
 
 CHANNELS = ["sms", "rcs", "messenger", "webchat"]
@@ -527,6 +536,10 @@ class Sender(threading.Thread):
                 acknowledged = self.deliver(item)
             except OSError:
                 self.ledger.failed()
+                acknowledged = None
+                time.sleep(0.05)
+            except Exception as error:  # noqa: BLE001 - a sender must outlive whatever the gateway answers
+                self.ledger.unexpected(f"{self.name}: {type(error).__name__}: {error}")
                 acknowledged = None
                 time.sleep(0.05)
             if acknowledged:
