@@ -166,6 +166,17 @@ class Deployment:
                  timeout, interval=0.05, message="the gateway to answer /healthz")
         return self.gateway
 
+    def kill_gateway_while_starting(self, after):
+        """Starts a gateway and kills it `after` seconds later, ready or not (opening the database,
+        recovering the WAL, migrating)."""
+        self.starts += 1
+        self.gateway_log.write(f"\n=== start {self.starts} at {time.time():.3f}, killed after {after:.2f} s ===\n".encode())
+        self.gateway_log.flush()
+        self.gateway = subprocess.Popen([self.binary, "serve", "--config", str(self.config)], cwd=self.work, env=self.env,
+                                        stdout=self.gateway_log, stderr=subprocess.STDOUT)
+        time.sleep(after)
+        self.kill_gateway()
+
     def kill_gateway(self):
         """SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes it."""
         if self.gateway and self.gateway.poll() is None:
