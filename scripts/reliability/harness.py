@@ -414,7 +414,6 @@ class Visitor:
         self.token = None
         self.visitor_id = None
         self.socket = None
-        self.replies = []  # outbound messages seen on the socket
 
     def connect(self, timeout=5.0):
         # One session per visitor: its token stays valid across reconnects and gateway restarts
@@ -447,8 +446,6 @@ class Visitor:
                 frame = json.loads(self.socket.receive_text())
                 if frame.get("type") == "message" and frame.get("clientId") == client_id:
                     return frame["message"]
-                if frame.get("type") == "message" and frame["message"].get("direction") == "outbound":
-                    self.replies.append(frame["message"])
                 if frame.get("type") == "error":
                     return None
             raise socket.timeout("no acknowledgement")
