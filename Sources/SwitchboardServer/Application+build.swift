@@ -202,7 +202,9 @@ public struct Gateway: Sendable {
             webSocketRouter: buildWebSocketRouter(),
             configuration: .init(
                 http1: .init(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000))),
-                ws: .init(maxFrameSize: WebChatRoutes.maxFrameBytes)))
+                // A peer that does not answer our close frame within a second is disconnected (a shutdown
+                // must not wait on it).
+                ws: .init(maxFrameSize: WebChatRoutes.maxFrameBytes, closeTimeout: .seconds(1))))
         return Application(
             router: buildRouter(),
             server: server,

@@ -9,7 +9,7 @@ import NIOCore
 /// `headerTimeout`. Hummingbird's idle timeout starts only once a first request head has been parsed,
 /// so without this a silent or slowly-typing connection was held forever.
 public final class ConnectionGuard: Sendable {
-    let connections: OpenSlots
+    public let connections: OpenSlots
     let headerTimeout: TimeAmount
 
     public init(maxConnections: Int, headerTimeoutSeconds: Double) {
@@ -77,6 +77,16 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        releaseSlot()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        releaseSlot()
+        context.fireChannelInactive()
+    }
+
+    /// Gives the connection's slot back, once, when it closes (or the handler leaves the pipeline).
+    private func releaseSlot() {
         timer?.cancel()
         timer = nil
         if counted {

@@ -85,7 +85,11 @@ public final class OutboxWorker: Service, Sendable {
             let limit = min(capacity, 256)
             // Paced channels get only the tokens their buckets hold; the rest wait in the outbox.
             var channelLimits: [Channel: Int] = [:]
-            for channel in pacer.pacedChannels { channelLimits[channel] = pacer.take(limit, for: channel, now: now()) }
+            let paused = pacer.pausedChannels(now: now())
+            for channel in paused { channelLimits[channel] = 0 }
+            for channel in pacer.pacedChannels where !paused.contains(channel) {
+                channelLimits[channel] = pacer.take(limit, for: channel, now: now())
+            }
             let items: [OutboxItem]
             do {
                 items = try await store.claimDueOutbox(limit: limit, channelLimits: channelLimits, now: now(), lease: leaseSeconds)
@@ -250,7 +254,9 @@ public final class OutboxWorker: Service, Sendable {
                 ProviderResponse(status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body),
                 for: envelope)
         } catch {
-            if error.requestMayHaveBeenSent {
+            // A call cut off by the gateway itself (shutdown's deadline) is no verdict of the
+            // provider's, and it may have left: never "failed", and the next attempt looks first.
+            if error.requestMayHaveBeenSent || error.kind == .cancelled || error.kind == .shutdown {
                 // Not "failed": the provider may have accepted it. The next attempt knows it.
                 let problem = MessageError(code: "provider_outcome_unknown", message: error.description)
                 return retryOrGiveUp(problem, retryAfter: nil, attempt: attempt, unknownSince: startedAt)
@@ -264,7 +270,9 @@ public final class OutboxWorker: Service, Sendable {
         case .failed(let error, let unsubscribed):
             return .failed(error, unsubscribed: unsubscribed)
         case .retry(let error, let retryAfter):
-            return retryOrGiveUp(error, retryAfter: retryAfter, attempt: attempt)
+            let wait = Self.providerWait(retryAfter)
+            if wait > 0 { pacer.pause(adapter.channel, until: now().addingTimeInterval(wait)) }
+            return retryOrGiveUp(error, retryAfter: wait, attempt: attempt)
         }
     }
 
@@ -337,6 +345,13 @@ public final class OutboxWorker: Service, Sendable {
     func retryDelay(attempt: Int, retryAfter: Double?) -> Double {
         let exponential = min(settings.retryMaxSeconds, settings.retryBaseSeconds * pow(2, Double(attempt - 1)))
         let jittered = exponential * Double.random(in: 0.5...1.0)
-        return max(jittered, min(retryAfter ?? 0, 3600))
+        return max(jittered, Self.providerWait(retryAfter))
+    }
+
+    /// A provider's `Retry-After` in seconds as a usable wait: 0 unless finite and positive, an
+    /// hour at most (the header is input: `nan` or `1e308` must neither trap nor stop a channel).
+    static func providerWait(_ retryAfter: Double?) -> Double {
+        guard let retryAfter, retryAfter.isFinite, retryAfter > 0 else { return 0 }
+        return min(retryAfter, 3600)
     }
 }

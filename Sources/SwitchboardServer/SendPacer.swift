@@ -50,4 +50,21 @@ public final class SendPacer: Sendable {
     public var pacedChannels: Set<Channel> {
         buckets.withLock { Set($0.keys) }
     }
+
+    private let pauses = Mutex<[Channel: Date]>([:])
+
+    /// The provider asked for a pause (a 429 or 503 with `Retry-After`): nothing more is claimed for
+    /// the channel before `until`. Twilio's 429 (error 20429) is about the whole account, not the
+    /// one message, so the other queued messages wait too instead of meeting the same refusal.
+    public func pause(_ channel: Channel, until: Date) {
+        pauses.withLock { pauses in pauses[channel] = max(pauses[channel] ?? until, until) }
+    }
+
+    /// Channels paused at `now`.
+    public func pausedChannels(now: Date) -> Set<Channel> {
+        pauses.withLock { pauses in
+            pauses = pauses.filter { $0.value > now }
+            return Set(pauses.keys)
+        }
+    }
 }

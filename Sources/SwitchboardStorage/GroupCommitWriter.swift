@@ -54,6 +54,18 @@ public final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// Errors of the database rather than of one job's work.
+    static func refusesEveryJob(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_CORRUPT,
+             .SQLITE_NOTADB, .SQLITE_NOMEM:
+            return true
+        default:
+            return false
+        }
+    }
+
     private func drain() async {
         while true {
             let jobs = state.withLock { state -> [Job] in
@@ -71,6 +83,19 @@ public final class GroupCommitWriter: Sendable {
                 let completions = try await writer.write { db in try jobs.map { try $0.run(db) } }
                 for completion in completions { completion() }
             } catch {
+                // The database itself refused (locked past the busy timeout, disk full, I/O):
+                // every job would meet the same refusal again, each after its own wait, and a
+                // webhook's answer would come after the provider gave up. Fail them all now.
+                if Self.refusesEveryJob(error) {
+                    // The jobs that queued up meanwhile would each wait out the same lock: they
+                    // fail now too, and what arrives later tries afresh.
+                    let waiting = state.withLock { state -> [Job] in
+                        defer { state.pending.removeAll() }
+                        return state.pending
+                    }
+                    for job in jobs + waiting { job.fail(error) }
+                    continue
+                }
                 if jobs.count == 1 {
                     jobs[0].fail(error)
                     continue

@@ -16,8 +16,10 @@ struct SortableIDTests {
         #expect(body.count == 26)
         #expect(body.allSatisfy { Self.alphabet.contains($0) })
         let millis = body.prefix(10).reduce(UInt64(0)) { $0 * 32 + UInt64(Self.alphabet.firstIndex(of: $1)!) }
-        // The generator never goes back, and another test asks for an id one second ahead.
-        #expect(millis >= before && millis <= after + 1001)
+        // The generator never goes back, and other tests in this process ask for ids ahead of
+        // time (one second ahead below; end-to-end tests run the gateway on a test clock advanced
+        // by days to cross the Messenger window).
+        #expect(millis >= before && millis <= after + 30 * 86_400_000)
     }
 
     @Test("identifiers from one process increase strictly, even within one millisecond")

@@ -5,7 +5,7 @@ import Glibc
 
 /// A plain TCP connection to the gateway, for what an HTTP client cannot do: stay silent, type
 /// slowly, or hold a connection open without a request.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
@@ -24,15 +24,32 @@ final class RawConnection {
         }
     }
 
-    deinit { close(fd) }
+    private var closed = false
+
+    deinit { hangUp() }
+
+    /// Closes our side.
+    func hangUp() {
+        guard !closed else { return }
+        closed = true
+        close(fd)
+    }
 
     func send(_ text: String) {
         _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 
     /// Seconds until the server closes the connection (reads return 0 or fail), at most `limit`;
-    /// nil if it is still open then. Whatever the server writes first is read and ignored.
-    func secondsUntilClosed(limit: Double) -> Double? {
+    /// nil if it is still open then. Whatever the server writes first is read and ignored. The
+    /// blocking reads run on a thread of their own: the gateway under test shares the cooperative
+    /// pool with the tests, and blocking its few threads would starve it.
+    func secondsUntilClosed(limit: Double) async -> Double? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.blockingSecondsUntilClosed(limit: limit)) }.start()
+        }
+    }
+
+    private func blockingSecondsUntilClosed(limit: Double) -> Double? {
         let start = Date()
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

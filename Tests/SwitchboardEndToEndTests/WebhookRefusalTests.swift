@@ -167,18 +167,18 @@ struct StorageFailureTests {
             // Another connection takes SQLite's write lock (BEGIN IMMEDIATE) on its own thread and
             // keeps it until released; the gateway waits its busy timeout (5 s), then refuses.
             let other = try DatabaseQueue(path: env.databasePath)
-            let locked = DispatchSemaphore(value: 0)
             let release = DispatchSemaphore(value: 0)
-            let holder = Thread {
-                try? other.inDatabase { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    locked.signal()
-                    release.wait()
-                    try db.execute(sql: "ROLLBACK")
-                }
+            // Waiting for the lock is not done on the test's own (cooperative) thread.
+            await withCheckedContinuation { (locked: CheckedContinuation<Void, Never>) in
+                Thread {
+                    try? other.inDatabase { db in
+                        try db.execute(sql: "BEGIN IMMEDIATE")
+                        locked.resume()
+                        release.wait()
+                        try db.execute(sql: "ROLLBACK")
+                    }
+                }.start()
             }
-            holder.start()
-            locked.wait()
             let form = env.sender.twilioSMSForm(from: "+15551237000", text: "while locked")
             let refused = try await env.sender.postTwilio(form: form)
             release.signal()

@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardStorage
 
@@ -92,24 +93,42 @@ struct WebChatRoutes: Sendable {
                 try? await outbound.close(.policyViolation, reason: "too_many_sockets")
                 return
             }
-            var frames = FrameBudget(perSecond: limits.webChatFramesPerSecond, burst: limits.webChatFrameBurst)
             do {
-                for try await message in inbound.messages(maxSize: Self.maxFrameBytes) {
-                    guard frames.take(now: Date()) else {
-                        await reply(.error(code: "rate_limited", message: "too many frames; reconnect later"), outbound: outbound)
-                        try? await outbound.close(.policyViolation, reason: "rate_limited")
-                        break
+                // On shutdown the socket is closed with 1001 (going away), and the read loop is
+                // cancelled: Hummingbird's server waits for every connection to end, and the loop
+                // would wait for the visitor. The widget reconnects (to another instance, or this
+                // one restarted) and resumes.
+                let logger = logger
+                try await withGracefulShutdownHandler {
+                    try await cancelWhenGracefulShutdown {
+                        try await readFrames(inbound, outbound: outbound, visitor: visitor, logger: logger)
                     }
-                    guard case .text(let text) = message else {
-                        await reply(.error(code: "unsupported_frame", message: "frames are JSON text"), outbound: outbound)
-                        continue
-                    }
-                    await handle(text, visitor: visitor, outbound: outbound, logger: logger)
+                } onGracefulShutdown: {
+                    Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
                 }
             } catch {
                 logger.debug("web-chat socket closed", metadata: ["error": "\(error)"])
             }
             await hub.detach(visitorId: visitor, connection: connection)
+        }
+    }
+
+    /// The visitor's frames until the socket closes, within the socket's frame budget.
+    func readFrames(
+        _ inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, visitor: String, logger: Logger
+    ) async throws {
+        var frames = FrameBudget(perSecond: limits.webChatFramesPerSecond, burst: limits.webChatFrameBurst)
+        for try await message in inbound.messages(maxSize: Self.maxFrameBytes) {
+            guard frames.take(now: Date()) else {
+                await reply(.error(code: "rate_limited", message: "too many frames; reconnect later"), outbound: outbound)
+                try? await outbound.close(.policyViolation, reason: "rate_limited")
+                return
+            }
+            guard case .text(let text) = message else {
+                await reply(.error(code: "unsupported_frame", message: "frames are JSON text"), outbound: outbound)
+                continue
+            }
+            await handle(text, visitor: visitor, outbound: outbound, logger: logger)
         }
     }
 
