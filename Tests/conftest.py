@@ -9,6 +9,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -188,3 +189,30 @@ def sign_in(page, gateway):
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Sign in").click()
     page.locator("#live.on").wait_for()
+
+
+# The reliability tests (Tests/Reliability) drive separate processes through the harness that
+# scripts/crash-loop and scripts/fault-soak use. (One conftest for every test folder: a second
+# conftest.py shadowed this one for the modules that import from it.)
+sys.path.insert(0, str(REPO / "scripts/reliability"))
+
+
+@pytest.fixture
+def deployments():
+    """Makes deployments (simulator started, gateway not yet: `switchboard serve` without --dev,
+    credentials made up per test) and stops them after the test."""
+    from harness import Deployment
+
+    made = []
+
+    def make(**options):
+        work = Path(tempfile.mkdtemp(prefix="switchboard-reliability-"))
+        deployment = Deployment(work, **options)
+        made.append(deployment)
+        deployment.start_simulator()
+        return deployment
+
+    yield make
+    for deployment in made:
+        deployment.stop()
+        shutil.rmtree(deployment.work, ignore_errors=True)

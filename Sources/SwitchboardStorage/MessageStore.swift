@@ -1,8 +1,9 @@
 import Foundation
 import SwitchboardCore
 
-/// Where the gateway keeps contacts, messages and the outbox. `SQLiteStore` is the embedded one.
-public protocol MessageStore: Sendable {
+/// Inbound: provider webhooks become messages (once per provider id), and provider reports move
+/// outbound messages forward.
+public protocol InboundStore: Sendable {
     /// Stores an inbound message once per (channel, provider message id), finding or creating its
     /// contact, and queues the bot's replies in the same transaction. Returns after the commit.
     func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?, policy: InboundPolicy) async throws -> IngestResult
@@ -12,6 +13,10 @@ public protocol MessageStore: Sendable {
     /// Moves every outbound message to the contact on the channel up to the watermark forward;
     /// returns how many moved.
     func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int
+}
+
+/// The outbox: outbound messages queued, claimed with a lease, and their outcomes recorded.
+public protocol OutboxStore: Sendable {
     /// Takes due outbox rows for sending and leases them for `lease` seconds: up to
     /// `channelLimits[channel]` rows of each listed channel, and up to `limit` rows of the others.
     func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem]
@@ -25,6 +30,14 @@ public protocol MessageStore: Sendable {
     func recordDelivery(messageId: String, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message?
     /// When the next outbox row is due, if any.
     func nextOutboxDue() async throws -> Date?
+    /// Queues an outbound message (an agent's or the API's) and returns it.
+    func enqueueOutbound(contactId: String, channel: Channel, recipient: String, content: Content, author: Message.Author, at now: Date) async throws -> Message
+    /// Moves a queued message to another channel and recipient (RCS falling back to SMS).
+    func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws
+}
+
+/// The conversations view: contacts, their trails and panels, tags.
+public protocol ConversationStore: Sendable {
     func message(id: String) async throws -> Message?
     func contact(id: String) async throws -> Contact?
     func contacts(limit: Int, cursor: String?) async throws -> Page<Contact>
@@ -33,18 +46,8 @@ public protocol MessageStore: Sendable {
     func messages(contactId: String, after: String, limit: Int) async throws -> [Message]
     /// The contact that uses `address` on `channel`, if any.
     func contactId(channel: Channel, address: String) async throws -> String?
-    /// A named secret kept in the database, made with `create` the first time it is asked for.
-    func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String
-    /// Queues an outbound message (an agent's or the API's) and returns it.
-    func enqueueOutbound(contactId: String, channel: Channel, recipient: String, content: Content, author: Message.Author, at now: Date) async throws -> Message
-    /// Moves a queued message to another channel and recipient (RCS falling back to SMS).
-    func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws
     /// Failed messages, newest first (the dead-letter listing).
     func messages(status: MessageStatus, limit: Int, before: String?) async throws -> Page<Message>
-    /// The cached RCS capability of a phone, if any.
-    func rcsCapability(phone: String) async throws -> RCSCapabilityRecord?
-    /// Caches an RCS capability lookup.
-    func saveRCSCapability(_ record: RCSCapabilityRecord) async throws
     /// The contacts list narrowed by a filter, latest activity first.
     func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact>
     /// The panel's fields; nil when there is no such contact.
@@ -64,6 +67,10 @@ public protocol MessageStore: Sendable {
     /// Tags a contact, adding the tag to the catalogue when new.
     func assignTag(contactId: String, tag: String, at now: Date) async throws -> Contact?
     func unassignTag(contactId: String, tag: String) async throws -> Contact?
+}
+
+/// The external bot's durable queue.
+public protocol BotDeliveryStore: Sendable {
     /// Takes up to `limit` inbound messages due for the external bot, leased for `lease` seconds.
     func claimBotDeliveries(limit: Int, now: Date, lease: Double) async throws -> [BotDelivery]
     /// Applies the external bot's answer to a delivered message (replies queued, effects applied)
@@ -71,6 +78,26 @@ public protocol MessageStore: Sendable {
     func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message]
     /// Schedules another attempt, or with nil gives up on the delivery (the message stays stored).
     func retryBotDelivery(messageId: String, notBefore: Date?, error: String) async throws
+}
+
+/// The RCS capability cache.
+public protocol CapabilityStore: Sendable {
+    /// The cached RCS capability of a phone, if any.
+    func rcsCapability(phone: String) async throws -> RCSCapabilityRecord?
+    /// Caches an RCS capability lookup.
+    func saveRCSCapability(_ record: RCSCapabilityRecord) async throws
+}
+
+/// Secrets the gateway makes once and keeps.
+public protocol SecretStore: Sendable {
+    /// A named secret kept in the database, made with `create` the first time it is asked for.
+    func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String
+}
+
+/// Where the gateway keeps contacts, messages and the outbox: every concern together, as one
+/// backend provides them. `SQLiteStore` is the embedded one. Code that needs one concern takes that
+/// protocol.
+public protocol MessageStore: InboundStore, OutboxStore, ConversationStore, BotDeliveryStore, CapabilityStore, SecretStore {
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
 }

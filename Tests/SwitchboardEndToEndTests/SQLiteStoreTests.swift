@@ -38,7 +38,8 @@ struct SQLiteStoreTests {
     @Test("an unknown outcome is kept on the outbox row across a restart, as is an attempt that never recorded one")
     func unknownOutcomesAreDurable() async throws {
         try await withDatabase { path in
-            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            // Real time: ids carry their creation time, and the generator never goes back (other tests in this process check it).
+            let start = Timestamp.date(millis: Timestamp.millis(Date()))
             let message: Message
             do {
                 let store = try SQLiteStore(path: path)
@@ -74,7 +75,8 @@ struct SQLiteStoreTests {
         }
         try await withDatabase { path in
             // An attempt that never recorded its outcome (the process died mid-send) counts as unknown from its start.
-            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            // Real time: ids carry their creation time, and the generator never goes back (other tests in this process check it).
+            let start = Timestamp.date(millis: Timestamp.millis(Date()))
             let store = try SQLiteStore(path: path)
             guard case .stored(let first, _, _) = try await store.ingest(inbound("SMin3"), at: start, bot: nil, policy: InboundPolicy()) else {
                 Issue.record("not stored")

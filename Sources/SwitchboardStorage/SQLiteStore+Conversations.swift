@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import Logging
+import SwitchboardCore
+
+/// Reads for the conversations view: contacts, trails, single messages.
+extension SQLiteStore {
+    public func message(id: String) async throws -> Message? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]).flatMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func contact(id: String) async throws -> Contact? {
+        try await pool.read { db in try Self.loadContact(db, id: id) }
+    }
+
+    public func contacts(limit: Int, cursor: String?) async throws -> Page<Contact> {
+        try await contacts(ContactFilter(), limit: limit, cursor: cursor)
+    }
+
+    public func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
+        let limit = max(1, min(limit, 200))
+        var after: ContactCursor?
+        if let cursor {
+            guard let decoded = ContactCursor(encoded: cursor) else { throw StoreError.invalidCursor(cursor) }
+            after = decoded
+        }
+        let afterCursor = after
+        return try await pool.read { db in
+            // Latest activity first; contacts with no message yet come last. The cursor is the last
+            // row's (activity, id), so pages stay stable while new messages arrive.
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let after = afterCursor {
+                // The first term lets SQLite seek in contacts_by_recent_activity; the second is exact.
+                conditions.append("COALESCE(last_message_at, -1) <= ? AND (COALESCE(last_message_at, -1), id) < (?, ?)")
+                _ = arguments.append(contentsOf: [after.activity, after.activity, after.id])
+            }
+            if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
+                let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+                conditions.append("(name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\')")
+                _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+            }
+            if let tag = filter.tag {
+                conditions.append("EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag = ?)")
+                _ = arguments.append(contentsOf: [tag])
+            }
+            if let channel = filter.channel {
+                conditions.append("EXISTS (SELECT 1 FROM contact_channels cc WHERE cc.contact_id = contacts.id AND cc.channel = ?)")
+                _ = arguments.append(contentsOf: [channel.rawValue])
+            }
+            var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts"
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY COALESCE(last_message_at, -1) DESC, id DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let pageRows = rows.prefix(limit)
+            let contacts = try pageRows.compactMap { try Self.loadContact(db, id: $0["id"]) }
+            let next = rows.count > limit ? pageRows.last.map { ContactCursor(activity: $0["activity"], id: $0["id"]).encoded } : nil
+            return Page(items: contacts, nextCursor: next)
+        }
+    }
+
+    public func messages(contactId: String, limit: Int, before: String?) async throws -> Page<Message> {
+        try await pool.read { db in
+            let page = try Self.newestMessages(db, where: "contact_id = ?", contactId, limit: limit, before: before)
+            // Oldest first within the page; the cursor asks for what came before the page's oldest.
+            return Page(items: page.items.reversed(), nextCursor: page.nextCursor)
+        }
+    }
+
+    /// Messages matching `condition` (with one `?`), newest first, older than `before`, and the
+    /// cursor for the next (older) page.
+    static func newestMessages(
+        _ db: Database, where condition: String, _ argument: some DatabaseValueConvertible, limit: Int, before: String?
+    ) throws -> Page<Message> {
+        let limit = max(1, min(limit, 200))
+        var sql = "SELECT * FROM messages WHERE \(condition)"
+        var arguments: StatementArguments = [argument]
+        if let before {
+            sql += " AND id < ?"
+            _ = arguments.append(contentsOf: [before])
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        _ = arguments.append(contentsOf: [limit + 1])
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+        return Page(items: page, nextCursor: rows.count > limit ? page.last?.id : nil)
+    }
+
+    public func messages(contactId: String, after: String, limit: Int) async throws -> [Message] {
+        let limit = max(1, min(limit, 500))
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM messages WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?",
+                arguments: [contactId, after, limit]
+            ).compactMap { try Self.message(from: $0) }
+        }
+    }
+
+    public func contactId(channel: Channel, address: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?",
+                arguments: [channel.rawValue, address])
+        }
+    }
+
+    public func messages(status: MessageStatus, limit: Int, before: String?) async throws -> Page<Message> {
+        try await pool.read { db in
+            try Self.newestMessages(db, where: "status = ?", status.rawValue, limit: limit, before: before)
+        }
+    }
+}
