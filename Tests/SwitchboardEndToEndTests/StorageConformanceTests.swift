@@ -1,0 +1,290 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStorage
+import Testing
+
+/// A storage backend the conformance suite runs against. Each test uses only the `MessageStore`
+/// protocols, never SQL, so a new backend (PostgreSQL, issue "Beyond one machine") joins by adding
+/// a case here.
+enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty store for one test; removed afterwards.
+    func withStore(_ body: (any MessageStore) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-conformance-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await body(try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path))
+        }
+    }
+}
+
+/// What every storage backend must do, tested through the protocols alone.
+@Suite("Storage conformance")
+struct StorageConformanceTests {
+    /// Whole milliseconds, as stored.
+    let now = Timestamp.date(millis: Timestamp.millis(Date()))
+
+    func sms(_ id: String, from: String = "+15551230000", text: String = "hi") -> InboundMessage {
+        InboundMessage(channel: .sms, senderAddress: from, providerMessageId: id, content: Content(text: text))
+    }
+
+    func stored(_ result: IngestResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> Message {
+        guard case .stored(let message, _, _) = result else {
+            Issue.record("expected a stored message, got \(result)", sourceLocation: sourceLocation)
+            throw StoreTestFailure()
+        }
+        return message
+    }
+
+    struct StoreTestFailure: Error {}
+
+    @Test("a provider id is stored once; a repeat is a duplicate naming the first message", arguments: StoreBackend.allCases)
+    func deduplication(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let first = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
+            #expect(try await store.ingest(sms("SM1", text: "again"), at: now, bot: nil) == .duplicate(messageId: first.id))
+            // The same id on another channel is another message.
+            let rcs = InboundMessage(channel: .rcs, senderAddress: "+15551230000", providerMessageId: "SM1", content: Content(text: "hi"))
+            #expect(try stored(try await store.ingest(rcs, at: now, bot: nil)).id != first.id)
+            #expect(try await store.messages(contactId: first.contactId, limit: 50, before: nil).items.count == 2)
+        }
+    }
+
+    @Test("one contact per phone across SMS and RCS; a PSID is another contact", arguments: StoreBackend.allCases)
+    func contactResolution(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let sms = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
+            let rcs = InboundMessage(channel: .rcs, senderAddress: "+15551230000", providerMessageId: "r1", content: Content(text: "hi"))
+            #expect(try stored(try await store.ingest(rcs, at: now, bot: nil)).contactId == sms.contactId)
+            let messenger = InboundMessage(channel: .messenger, senderAddress: "PSID1", providerMessageId: "m_1", content: Content(text: "hi"))
+            let other = try stored(try await store.ingest(messenger, at: now, bot: nil))
+            #expect(other.contactId != sms.contactId)
+            let contact = try #require(try await store.contact(id: sms.contactId))
+            #expect(contact.phone == "+15551230000")
+            #expect(Set(contact.channels.map(\.channel)) == [.sms, .rcs])
+            #expect(try await store.contactId(channel: .messenger, address: "PSID1") == other.contactId)
+        }
+    }
+
+    @Test("statuses only move forward; failed is final; a report before the send's answer is applied when it is recorded", arguments: StoreBackend.allCases)
+    func statuses(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let inbound = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
+            let reply = try await store.enqueueOutbound(
+                contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "hello"),
+                author: .init(kind: .agent), at: now)
+            _ = try await store.recordDelivery(messageId: reply.id, result: .sent(providerMessageId: "SMout1"), at: now)
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMout1", status: .delivered), at: now)?.status == .delivered)
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMout1", status: .sent), at: now) == nil)
+            #expect(try await store.applyStatus(
+                StatusUpdate(channel: .sms, providerMessageId: "SMout1", status: .failed, error: .init(code: "x", message: "late")), at: now) == nil)
+            #expect(try await store.message(id: reply.id)?.status == .delivered)
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMout1", status: .read), at: now)?.status == .read)
+
+            // Early: the callback arrives before the send's answer is recorded.
+            let second = try await store.enqueueOutbound(
+                contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "again"),
+                author: .init(kind: .agent), at: now)
+            #expect(try await store.applyStatus(StatusUpdate(channel: .sms, providerMessageId: "SMout2", status: .delivered), at: now) == nil)
+            let recorded = try await store.recordDelivery(messageId: second.id, result: .sent(providerMessageId: "SMout2"), at: now)
+            #expect(recorded?.status == .delivered)
+            #expect(try await store.outboundMessageId(channel: .sms, providerMessageId: "SMout2") == second.id)
+        }
+    }
+
+    @Test("the outbox: claimed rows are leased, retried when due, and failures are listed", arguments: StoreBackend.allCases)
+    func outbox(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let inbound = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
+            let reply = try await store.enqueueOutbound(
+                contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "hello"),
+                author: .init(kind: .agent), at: now)
+            let claimed = try await store.claimDueOutbox(limit: 10, now: now, lease: 60)
+            #expect(claimed.map(\.messageId) == [reply.id])
+            #expect(claimed.first?.previousAttempts == 0)
+            #expect(try await store.claimDueOutbox(limit: 10, now: now, lease: 60).isEmpty)
+            #expect(try await store.message(id: reply.id)?.status == .sending)
+            _ = try await store.recordDelivery(
+                messageId: reply.id, result: .retry(.init(code: "twilio_http_503", message: "busy"), notBefore: now.addingTimeInterval(10)), at: now)
+            #expect(try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(5), lease: 60).isEmpty)
+            let again = try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(11), lease: 60)
+            #expect(again.map(\.previousAttempts) == [1])
+            _ = try await store.recordDelivery(
+                messageId: reply.id, result: .failed(.init(code: "twilio_21211", message: "invalid To"), unsubscribed: false), at: now)
+            let failed = try await store.messages(status: .failed, limit: 10, before: nil)
+            #expect(failed.items.map(\.id) == [reply.id])
+            #expect(failed.items.first?.error?.code == "twilio_21211")
+            #expect(try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(3600), lease: 60).isEmpty)
+            // A lease that ends makes the row due again (a worker died mid-send).
+            let other = try await store.enqueueOutbound(
+                contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "two"),
+                author: .init(kind: .agent), at: now)
+            #expect(try await store.claimDueOutbox(limit: 10, now: now, lease: 30).map(\.messageId) == [other.id])
+            #expect(try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(31), lease: 30).map(\.messageId) == [other.id])
+        }
+    }
+
+    @Test("SMS keywords change subscriptions in the ingest transaction, and replies to the unsubscribed are not queued", arguments: StoreBackend.allCases)
+    func keywords(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let policy = InboundPolicy(stopConfirmation: "bye", startConfirmation: "welcome back")
+            guard case .stored(let stop, _, let stopReplies) = try await store.ingest(sms("SM1", text: "STOP"), at: now, bot: EchoBot(), policy: policy) else {
+                Issue.record("not stored")
+                return
+            }
+            #expect(stopReplies.map(\.content.text) == ["bye"])
+            #expect(try await store.contact(id: stop.contactId)?.subscriptions["sms"] == false)
+            guard case .stored(_, _, let replies) = try await store.ingest(sms("SM2", text: "hello?"), at: now, bot: EchoBot(), policy: policy) else {
+                Issue.record("not stored")
+                return
+            }
+            #expect(replies.isEmpty)
+            guard case .stored(_, _, let startReplies) = try await store.ingest(sms("SM3", text: "start"), at: now, bot: EchoBot(), policy: policy) else {
+                Issue.record("not stored")
+                return
+            }
+            #expect(startReplies.map(\.content.text) == ["welcome back"])
+            #expect(try await store.contact(id: stop.contactId)?.subscriptions["sms"] == true)
+        }
+    }
+
+    @Test("the external bot's queue: claimed once, leased, its answer applied in one transaction", arguments: StoreBackend.allCases)
+    func botDeliveries(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let message = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil, policy: InboundPolicy(remoteBot: true)))
+            let deliveries = try await store.claimBotDeliveries(limit: 10, now: now, lease: 60)
+            #expect(deliveries.map(\.message.id) == [message.id])
+            #expect(try await store.claimBotDeliveries(limit: 10, now: now, lease: 60).isEmpty)
+            let turn = BotTurn(replies: [Content(text: "from the bot")], effects: [.addTag("bot-seen"), .setAttribute(name: "intent", value: "greeting")])
+            let replies = try await store.completeBotDelivery(try #require(deliveries.first), turn: turn, at: now)
+            #expect(replies.map(\.content.text) == ["from the bot"])
+            let contact = try #require(try await store.contact(id: message.contactId))
+            #expect(contact.tags == ["bot-seen"])
+            #expect(contact.attributes["intent"] == "greeting")
+            #expect(try await store.claimBotDeliveries(limit: 10, now: now.addingTimeInterval(3600), lease: 60).isEmpty)
+            // Given up: the delivery goes, the message stays.
+            let second = try stored(try await store.ingest(sms("SM2"), at: now, bot: nil, policy: InboundPolicy(remoteBot: true)))
+            try await store.retryBotDelivery(messageId: second.id, notBefore: nil, error: "no answer")
+            #expect(try await store.claimBotDeliveries(limit: 10, now: now.addingTimeInterval(3600), lease: 60).isEmpty)
+            #expect(try await store.message(id: second.id) != nil)
+        }
+    }
+
+    @Test("tags, attributes and subscriptions of the panel", arguments: StoreBackend.allCases)
+    func panel(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let id = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil)).contactId
+            #expect(try await store.createTag("vip", at: now))
+            #expect(try await store.createTag("vip", at: now) == false)
+            _ = try await store.assignTag(contactId: id, tag: "vip", at: now)
+            _ = try await store.assignTag(contactId: id, tag: "new-tag", at: now)
+            #expect(try await store.tags().contains { $0.name == "new-tag" && $0.contactCount == 1 })
+            _ = try await store.setAttribute(contactId: id, name: "order_id", value: "A-1001", at: now)
+            _ = try await store.setSubscription(contactId: id, channel: .sms, subscribed: false, at: now)
+            var contact = try #require(try await store.contact(id: id))
+            #expect(contact.tags.sorted() == ["new-tag", "vip"])
+            #expect(contact.attributes == ["order_id": "A-1001"])
+            #expect(contact.subscriptions["sms"] == false)
+            #expect(try await store.deleteTag("vip"))
+            _ = try await store.unassignTag(contactId: id, tag: "new-tag")
+            _ = try await store.setAttribute(contactId: id, name: "order_id", value: nil, at: now)
+            contact = try #require(try await store.contact(id: id))
+            #expect(contact.tags.isEmpty)
+            #expect(contact.attributes.isEmpty)
+            let patched = try await store.updateContact(id: id, patch: ContactPatch(name: .some("Ada Lovelace"), botEnabled: false), at: now)
+            #expect(patched?.name == "Ada Lovelace")
+            #expect(patched?.botEnabled == false)
+            #expect(try await store.updateContact(id: "ct_missing", patch: ContactPatch(name: .some("x")), at: now) == nil)
+        }
+    }
+
+    @Test("contacts and trails page with cursors, newest activity first and oldest first within a page", arguments: StoreBackend.allCases)
+    func paging(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            var contactIds: [String] = []
+            for index in 0..<5 {
+                let at = now.addingTimeInterval(Double(index))
+                contactIds.append(try stored(try await store.ingest(sms("SM\(index)", from: "+1555123000\(index)"), at: at, bot: nil)).contactId)
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.contacts(limit: 2, cursor: cursor)
+                seen += page.items.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen == contactIds.reversed())
+            for index in 0..<4 {
+                _ = try await store.ingest(sms("SMt\(index)", from: "+15551230000", text: "t\(index)"), at: now.addingTimeInterval(10 + Double(index)), bot: nil)
+            }
+            let first = try await store.messages(contactId: contactIds[0], limit: 2, before: nil)
+            #expect(first.items.map(\.content.text) == ["t2", "t3"])
+            let second = try await store.messages(contactId: contactIds[0], limit: 2, before: first.nextCursor)
+            #expect(second.items.map(\.content.text) == ["t0", "t1"])
+            #expect(try await store.messages(contactId: contactIds[0], after: first.items[0].id, limit: 10).map(\.content.text) == ["t3"])
+            await #expect(throws: (any Error).self) { _ = try await store.contacts(limit: 2, cursor: "not a cursor") }
+        }
+    }
+
+    @Test("search by name, phone and attribute value; filters by tag and channel", arguments: StoreBackend.allCases)
+    func search(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let ada = try stored(try await store.ingest(sms("SM1", from: "+15551230001"), at: now, bot: nil)).contactId
+            let grace = try stored(try await store.ingest(sms("SM2", from: "+15551230002"), at: now, bot: nil)).contactId
+            let messenger = InboundMessage(channel: .messenger, senderAddress: "PSID9", providerMessageId: "m_9", content: Content(text: "hi"))
+            let psid = try stored(try await store.ingest(messenger, at: now, bot: nil)).contactId
+            _ = try await store.updateContact(id: ada, patch: ContactPatch(name: .some("Ada Lovelace")), at: now)
+            _ = try await store.setAttribute(contactId: grace, name: "order_id", value: "A-7731", at: now)
+            _ = try await store.assignTag(contactId: psid, tag: "vip", at: now)
+            func ids(_ filter: ContactFilter) async throws -> Set<String> {
+                Set(try await store.contacts(filter, limit: 50, cursor: nil).items.map(\.id))
+            }
+            #expect(try await ids(ContactFilter(query: "lovelace")) == [ada])
+            #expect(try await ids(ContactFilter(query: "230002")) == [grace])
+            #expect(try await ids(ContactFilter(query: "A-7731")) == [grace])
+            #expect(try await ids(ContactFilter(query: "100%_")) == [])
+            #expect(try await ids(ContactFilter(tag: "vip")) == [psid])
+            #expect(try await ids(ContactFilter(channel: .messenger)) == [psid])
+        }
+    }
+
+    @Test("a merge moves channels, messages and tags, fills missing attributes, and removes the source", arguments: StoreBackend.allCases)
+    func merge(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let messenger = InboundMessage(channel: .messenger, senderAddress: "PSID1", providerMessageId: "m_1", content: Content(text: "hi"))
+            let target = try stored(try await store.ingest(messenger, at: now, bot: nil)).contactId
+            let webchat = InboundMessage(channel: .webchat, senderAddress: "v_1", providerMessageId: "w_1", content: Content(text: "hello"))
+            let source = try stored(try await store.ingest(webchat, at: now, bot: nil)).contactId
+            _ = try await store.assignTag(contactId: source, tag: "web", at: now)
+            _ = try await store.setAttribute(contactId: source, name: "plan", value: "gold", at: now)
+            _ = try await store.setAttribute(contactId: target, name: "plan", value: "silver", at: now)
+            _ = try await store.setAttribute(contactId: source, name: "city", value: "London", at: now)
+            let merged = try #require(try await store.mergeContact(source, into: target, at: now))
+            #expect(Set(merged.channels.map(\.channel)) == [.messenger, .webchat])
+            #expect(merged.tags == ["web"])
+            #expect(merged.attributes == ["plan": "silver", "city": "London"])
+            #expect(try await store.contact(id: source) == nil)
+            #expect(try await store.messages(contactId: target, limit: 10, before: nil).items.count == 2)
+            #expect(try await store.contactId(channel: .webchat, address: "v_1") == target)
+        }
+    }
+
+    @Test("capabilities and secrets are kept", arguments: StoreBackend.allCases)
+    func capabilitiesAndSecrets(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let record = RCSCapabilityRecord(phone: "+15551230000", capable: true, features: ["RICHCARD_STANDALONE"], checkedAt: now, source: "lookup")
+            try await store.saveRCSCapability(record)
+            #expect(try await store.rcsCapability(phone: "+15551230000") == record)
+            #expect(try await store.rcsCapability(phone: "+15550000000") == nil)
+            let secret = try store.secret(named: "k") { "first" }
+            #expect(secret == "first")
+            #expect(try store.secret(named: "k") { "second" } == "first")
+            try await store.checkReadiness()
+        }
+    }
+}
