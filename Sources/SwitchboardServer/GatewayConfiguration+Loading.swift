@@ -27,15 +27,20 @@ extension GatewayConfiguration {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigurationError(problems: ["\(file): cannot be read"])
             }
-            do {
-                configuration = try JSONDecoder().decode(GatewayConfiguration.self, from: data)
-            } catch let error as DecodingError {
-                throw ConfigurationError(problems: ["\(file): \(Self.describe(error))"])
-            }
+            configuration = try decode(data, file: file)
         }
         try configuration.apply(environment: environment)
         try configuration.validate()
         return configuration
+    }
+
+    /// A configuration file's bytes, decoded (not yet validated); the problem names `file`.
+    public static func decode(_ data: Data, file: String) throws -> GatewayConfiguration {
+        do {
+            return try JSONDecoder().decode(GatewayConfiguration.self, from: data)
+        } catch let error as DecodingError {
+            throw ConfigurationError(problems: ["\(file): \(Self.describe(error))"])
+        }
     }
 
     /// Environment variables override the file (names in docs/api.md).
