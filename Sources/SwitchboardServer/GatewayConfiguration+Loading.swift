@@ -147,6 +147,10 @@ extension GatewayConfiguration {
         }
         if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
         if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }
+        // The worker sleeps this long in nanoseconds (a UInt64): a larger number would trap at startup.
+        if !(outbox.pollIntervalSeconds > 0 && outbox.pollIntervalSeconds <= 3600) {
+            problems.append("outbox.pollIntervalSeconds: must be above 0 and at most 3600")
+        }
         if outbox.retryBaseSeconds <= 0 || outbox.retryMaxSeconds < outbox.retryBaseSeconds {
             problems.append("outbox.retryBaseSeconds/retryMaxSeconds: need 0 < base <= max")
         }
