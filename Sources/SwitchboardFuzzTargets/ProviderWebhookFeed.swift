@@ -8,7 +8,7 @@ import TwilioSMSAdapter
 /// Provider webhooks as the routes hand them to adapters: the shape checked first with the default
 /// limits (WebhookRoutes), then `verifiedEvents`. Each is also sent correctly signed with made-up
 /// credentials, so that the fuzzer reaches the decoding behind the signature, and as the body of a
-/// provider's answer to a send (`interpret`).
+/// provider's answer to a send (`interpret`) or, for RBM, to a capability lookup.
 enum ProviderWebhookFeed {
     static let limits = GatewayConfiguration.Limits()
     static let publicURL = "https://gateway.example.com"
@@ -82,6 +82,15 @@ enum ProviderWebhookFeed {
             ],
             body: Array(envelope.utf8)))
         interpret(rbmAdapter, bytes)
+        // The bytes as a capability lookup's answer, whose features then shape every rendering.
+        if case .capable(let features) = rbmAdapter.interpretCapabilities(ProviderResponse(status: 200, headers: [], body: bytes)) {
+            let content = Content(
+                text: "hello",
+                attachments: [.init(kind: .image, url: "https://example.com/a.png"), .init(kind: .file, url: "https://example.com/b.pdf")],
+                quickReplies: [.init(title: "Site", payload: "https://example.com")])
+            _ = try? rbmAdapter.render(OutboundEnvelope(
+                messageId: "msg_fuzz", recipientAddress: "+15551230000", content: content, rcsFeatures: Set(features)))
+        }
     }
 
     /// What WebhookRoutes does with a request: the shape check, then verify and decode; the
