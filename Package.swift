@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "SwitchboardServer", targets: ["SwitchboardServer"]),
         .library(name: "SwitchboardSimulator", targets: ["SwitchboardSimulator"]),
         .library(name: "SwitchboardTesting", targets: ["SwitchboardTesting"]),
+        // What the fuzzer (Tests/Fuzz, its own package) and the regression tests feed bytes through.
+        .library(name: "SwitchboardFuzzTargets", targets: ["SwitchboardFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -159,6 +161,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Every decoder of outside bytes behind one call per fuzz target: shared by the libFuzzer
+        // executable (Tests/Fuzz) and FuzzRegressionTests, which replays the corpus and crash inputs.
+        .target(
+            name: "SwitchboardFuzzTargets",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardFlows",
+                "SwitchboardServer",
+                "TwilioSMSAdapter",
+                "MessengerAdapter",
+                "RBMAdapter",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Reads provider fixtures from Tests/Fixtures for the adapter tests.
         .target(
             name: "FixtureSupport",
@@ -188,6 +205,13 @@ let package = Package(
         .testTarget(
             name: "RBMAdapterTests",
             dependencies: ["RBMAdapter", "SwitchboardCore", "FixtureSupport"],
+            swiftSettings: strictSettings
+        ),
+        // Replays the fuzz corpus and every crash input the fuzzer found; audits the gateway's
+        // sources for traps reachable from a request.
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["SwitchboardFuzzTargets", "SwitchboardServer"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -15,15 +15,13 @@ extension Flow {
         var problems: [String] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
-            do {
-                let flow = try JSONDecoder().decode(Flow.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-                problems += flow.problems().map { "\(path): \($0)" }
-                flows.append(flow)
-            } catch let error as DecodingError {
-                problems.append("\(path): \(Self.describe(error))")
-            } catch {
+            guard let data = FileManager.default.contents(atPath: path) else {
                 problems.append("\(path): cannot be read")
+                continue
             }
+            let (flow, found) = Self.decode(data, path: path)
+            problems += found
+            if let flow { flows.append(flow) }
         }
         let names = flows.map(\.name)
         for name in Set(names) where names.filter({ $0 == name }).count > 1 {
@@ -31,6 +29,19 @@ extension Flow {
         }
         if !problems.isEmpty { throw FlowError(problems: problems) }
         return flows
+    }
+
+    /// One flow file's bytes, decoded and validated: the flow when it decodes (even with
+    /// problems, so that duplicate names are still found), and every problem, prefixed by `path`.
+    public static func decode(_ data: Data, path: String) -> (flow: Flow?, problems: [String]) {
+        do {
+            let flow = try JSONDecoder().decode(Flow.self, from: data)
+            return (flow, flow.problems().map { "\(path): \($0)" })
+        } catch let error as DecodingError {
+            return (nil, ["\(path): \(Self.describe(error))"])
+        } catch {
+            return (nil, ["\(path): cannot be read"])
+        }
     }
 
     /// What is wrong with the flow, each naming the step.

@@ -28,15 +28,20 @@ extension GatewayConfiguration {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigurationError(problems: ["\(file): cannot be read"])
             }
-            do {
-                configuration = try JSONDecoder().decode(GatewayConfiguration.self, from: data)
-            } catch let error as DecodingError {
-                throw ConfigurationError(problems: ["\(file): \(Self.describe(error))"])
-            }
+            configuration = try decode(data, file: file)
         }
         try configuration.apply(environment: environment)
         try configuration.validate()
         return configuration
+    }
+
+    /// A configuration file's bytes, decoded (not yet validated); the problem names `file`.
+    public static func decode(_ data: Data, file: String) throws -> GatewayConfiguration {
+        do {
+            return try JSONDecoder().decode(GatewayConfiguration.self, from: data)
+        } catch let error as DecodingError {
+            throw ConfigurationError(problems: ["\(file): \(Self.describe(error))"])
+        }
     }
 
     /// Environment variables override the file (names in docs/api.md).
@@ -149,6 +154,10 @@ extension GatewayConfiguration {
         }
         if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
         if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }
+        // The worker sleeps this long in nanoseconds (a UInt64): a larger number would trap at startup.
+        if !(outbox.pollIntervalSeconds > 0 && outbox.pollIntervalSeconds <= 3600) {
+            problems.append("outbox.pollIntervalSeconds: must be above 0 and at most 3600")
+        }
         if outbox.retryBaseSeconds <= 0 || outbox.retryMaxSeconds < outbox.retryBaseSeconds {
             problems.append("outbox.retryBaseSeconds/retryMaxSeconds: need 0 < base <= max")
         }

@@ -90,7 +90,8 @@ public struct WebAssets: Sendable {
             // providers' https hosts, and the widget's socket is on this origin.
             headers[.contentSecurityPolicy] =
                 "default-src 'self'; img-src 'self' data: \(imageSources.joined(separator: " ")); connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'"
-            headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+            // HTTPTypes predefines no name for it; a valid token, so the name is never nil.
+            if let referrerPolicy = HTTPField.Name("Referrer-Policy") { headers[referrerPolicy] = "no-referrer" }
         }
         if request.headers[.ifNoneMatch] == asset.etag {
             return Response(status: .notModified, headers: headers)

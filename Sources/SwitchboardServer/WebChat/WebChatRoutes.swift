@@ -133,45 +133,38 @@ struct WebChatRoutes: Sendable {
     }
 
     func handle(_ text: String, visitor: String, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        guard let frame = try? JSONDecoder().decode(VisitorFrame.self, from: Data(text.utf8)) else {
-            await reply(.error(code: "malformed_frame", message: "a frame is a JSON object with a type"), outbound: outbound)
+        let request: VisitorFrame.Request
+        do {
+            request = try VisitorFrame.request(from: text)
+        } catch {
+            await reply(.error(code: error.code, message: error.message), outbound: outbound)
             return
         }
-        switch frame.type {
-        case "message":
-            var content = Content(text: frame.text)
-            if let payload = frame.payload { content.postback = .init(title: frame.text, payload: payload) }
-            guard !content.isEmpty else {
-                await reply(.error(code: "empty_message", message: "a message needs text or a payload"), outbound: outbound)
-                return
-            }
+        switch request {
+        case .message(let content, let clientId):
             // A client id makes resent frames idempotent; without one every frame is new.
-            if let id = frame.id, id.isEmpty || id.utf8.count > 128 {
-                await reply(.error(code: "malformed_frame", message: "a client id is 1 to 128 bytes"), outbound: outbound)
-                return
-            }
-            let providerId = frame.id.map { "\(visitor):\($0)" } ?? SortableID.make(prefix: "wc_")
+            let providerId = clientId.map { "\(visitor):\($0)" } ?? SortableID.make(prefix: "wc_")
             do {
                 let result = try await pipeline.ingest(
                     InboundMessage(channel: .webchat, senderAddress: visitor, providerMessageId: providerId, content: content),
                     logger: logger)
                 switch result {
                 case .stored(let message, _, let replies):
-                    await reply(.message(message, clientId: frame.id), outbound: outbound)
+                    await reply(.message(message, clientId: clientId), outbound: outbound)
                     if !replies.isEmpty { pipeline.wakeOutbox() }
                 case .duplicate(let messageId):
                     if let message = try await store.message(id: messageId) {
-                        await reply(.message(message, clientId: frame.id), outbound: outbound)
+                        await reply(.message(message, clientId: clientId), outbound: outbound)
                     }
                 }
             } catch {
                 logger.error("web-chat message not stored", metadata: ["error": "\(error)"])
                 await reply(.error(code: "storage_unavailable", message: "the message was not stored; send it again"), outbound: outbound)
             }
-        case "resume":
+        case .resume(let since):
             do {
                 guard let contactId = try await store.contactId(channel: .webchat, address: visitor) else { return }
-                for message in try await store.messages(contactId: contactId, after: frame.since ?? "", limit: Self.maxResume)
+                for message in try await store.messages(contactId: contactId, after: since ?? "", limit: Self.maxResume)
                 where message.channel == .webchat && message.author.kind != .system {
                     // The web-chat conversation only: agents' notes and a merged contact's other
                     // channels are not the visitor's to see.
@@ -180,11 +173,7 @@ struct WebChatRoutes: Sendable {
             } catch {
                 await reply(.error(code: "storage_unavailable", message: "resume failed; try again"), outbound: outbound)
             }
-        case "read":
-            guard let messageId = frame.messageId else {
-                await reply(.error(code: "malformed_frame", message: "a read frame names a messageId"), outbound: outbound)
-                return
-            }
+        case .read(let messageId):
             do {
                 // Only a message sent to this visitor can be read by them: the id is checked against
                 // the visitor's own contact before anything is written (ids are guessable neighbours).
@@ -203,10 +192,8 @@ struct WebChatRoutes: Sendable {
             } catch {
                 await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), outbound: outbound)
             }
-        case "typing":
+        case .typing:
             logger.debug("visitor typing")
-        default:
-            await reply(.error(code: "unknown_frame_type", message: "unknown frame type '\(frame.type.prefix(40))'"), outbound: outbound)
         }
     }
 

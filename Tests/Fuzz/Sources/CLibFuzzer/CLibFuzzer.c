@@ -1,0 +1,1 @@
+// Declarations only (include/CLibFuzzer.h); the definitions come from compiler-rt's libFuzzer.
