@@ -183,7 +183,7 @@ extension SQLiteStore {
                 // Perhaps ours, with the send's answer not recorded yet: keep it for recordDelivery
                 // (a day at most; a provider id that never turns up is someone else's).
                 try db.cachedStatement(sql: "DELETE FROM early_statuses WHERE received_at < ?")
-                    .execute(arguments: [nowMillis - 86_400_000])
+                    .execute(arguments: [nowMillis - Int64(StatusRules.earlyStatusRetentionSeconds * 1000)])
                 try db.cachedStatement(sql: """
                     INSERT OR IGNORE INTO early_statuses (channel, provider_message_id, status, error_code, error_message, received_at)
                     VALUES (?, ?, ?, ?, ?, ?)
@@ -193,9 +193,11 @@ extension SQLiteStore {
                     ])
                 return nil
             }
-            guard message.status.canMove(to: update.status) else { return nil }
-            message.status = update.status
-            message.error = update.error ?? message.error
+            guard let outcome = StatusRules.applying(
+                StatusRules.Report(status: update.status, error: update.error), to: message.status, error: message.error)
+            else { return nil }
+            message.status = outcome.status
+            message.error = outcome.error
             message.updatedAt = Timestamp.date(millis: nowMillis)
             try db.cachedStatement(sql: """
                 UPDATE messages SET status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?
@@ -208,7 +210,7 @@ extension SQLiteStore {
 
     public func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int {
         let nowMillis = Timestamp.millis(now)
-        let lower = MessageStatus.allCases.filter { $0.canMove(to: watermark.status) && $0 != .received }.map(\.rawValue)
+        let lower = StatusRules.statusesAdvanced(byWatermark: watermark.status).map(\.rawValue)
         return try await writer.write { db in
             guard let contactId = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),

@@ -105,15 +105,14 @@ extension SQLiteStore {
               let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId]),
               var message = try message(from: row)
         else { return }
-        let updates = early.compactMap { row -> (MessageStatus, MessageError?)? in
+        let reports = early.compactMap { row -> StatusRules.Report? in
             guard let status = MessageStatus(rawValue: row["status"]) else { return nil }
             let code: String? = row["error_code"]
-            return (status, code.map { MessageError(code: $0, message: row["error_message"] ?? "") })
-        }.sorted { $0.0.rank < $1.0.rank }
-        for (status, error) in updates where message.status.canMove(to: status) {
-            message.status = status
-            message.error = error ?? message.error
+            return StatusRules.Report(status: status, error: code.map { MessageError(code: $0, message: row["error_message"] ?? "") })
         }
+        let outcome = StatusRules.applying(early: reports, to: message.status, error: message.error)
+        message.status = outcome.status
+        message.error = outcome.error
         try db.cachedStatement(sql: """
             UPDATE messages SET status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?
             """).execute(arguments: [message.status.rawValue, message.error?.code, message.error?.message, nowMillis, messageId])
