@@ -154,19 +154,6 @@ struct ProviderIdempotencyTests {
         let up = PortBox()
         let app = simulator.buildApplication { channel in up.set(channel.localAddress?.port ?? -1) }
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            _ = try await up.value()
-            let outcome: Result<Void, any Error>
-            do {
-                try await body()
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            try outcome.get()
-        }
+        try await whileRunning(group, started: { _ = try await up.value() }, body)
     }
 }

@@ -40,23 +40,10 @@ struct RemoteBotTests {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "bot")))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var bound: Int?
-            for _ in 0..<500 where bound == nil {
-                try await Task.sleep(nanoseconds: 10_000_000)
-                bound = port.withLock { $0 }
-            }
-            let outcome: Result<Void, any Error>
-            do {
-                try await body("http://127.0.0.1:\(try #require(bound))/bot", log)
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            try outcome.get()
+        try await whileRunning(group, started: {
+            for _ in 0..<500 where port.withLock({ $0 }) == nil { try await Task.sleep(nanoseconds: 10_000_000) }
+        }) {
+            try await body("http://127.0.0.1:\(try #require(port.withLock { $0 }))/bot", log)
         }
     }
 

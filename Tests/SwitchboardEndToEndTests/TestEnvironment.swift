@@ -233,3 +233,24 @@ extension HTTPClientResponse {
         ((try? json())?["error"] as? [String: Any])?["code"] as? String
     }
 }
+
+/// Runs `group`, waits for `started`, runs `body`, then shuts the group down gracefully (also when
+/// `body` failed, whose error is rethrown afterwards): a server a test needs beside the gateway.
+func whileRunning(
+    _ group: ServiceGroup, started: @Sendable () async throws -> Void = {}, _ body: @Sendable () async throws -> Void
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let outcome: Result<Void, any Error>
+        do {
+            try await started()
+            try await body()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        try outcome.get()
+    }
+}
