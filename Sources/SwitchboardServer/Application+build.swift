@@ -17,7 +17,7 @@ import TwilioSMSAdapter
 /// The gateway's parts, assembled once: used by `switchboard serve` and by the tests.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
-    public let store: SQLiteStore
+    public let store: any MessageStore
     public let client: CurlHTTPClient
     public let outbox: OutboxWorker
     public let pipeline: IngestPipeline
@@ -38,14 +38,42 @@ public struct Gateway: Sendable {
     let sessionRate: ClientRateLimiter
 
     /// Opens the database (migrating it) and wires the adapters, the pipeline and the outbox.
-    public init(configuration: GatewayConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
-        guard let path = configuration.sqlitePath else {
-            throw ConfigurationError(problems: ["database: only SQLite is supported by this build"])
+    public init(configuration: GatewayConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) async throws {
+        let store = try await Self.openStore(configuration, logger: logger)
+        do {
+            try await self.init(configuration: configuration, store: store, logger: logger, now: now)
+        } catch {
+            await store.close()
+            throw error
         }
+    }
+
+    /// The store `configuration.database` names: the SQLite file, or the PostgreSQL database
+    /// (connected, migrated once for all instances, pacing shared by the deployment).
+    public static func openStore(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any MessageStore {
+        switch configuration.databaseLocation {
+        case .failure(let problem):
+            throw ConfigurationError(problems: ["database (SWITCHBOARD_DATABASE): \(problem)"])
+        case .success(.sqlite(let path)):
+            return try SQLiteStore(path: path, logger: logger)
+        case .success(.postgres(let location)):
+            var pacing: [SwitchboardCore.Channel: PostgresStore.SharedPace] = [:]
+            for (name, pace) in configuration.outbox.pacing {
+                guard let channel = SwitchboardCore.Channel(rawValue: name), pace.perSecond > 0 else { continue }
+                pacing[channel] = .init(perSecond: pace.perSecond, burst: pace.burst)
+            }
+            return try await PostgresStore.open(location, poolSize: configuration.databasePoolSize, pacing: pacing, logger: logger)
+        }
+    }
+
+    /// Wires the adapters, the pipeline and the outbox around an open store.
+    public init(
+        configuration: GatewayConfiguration, store: any MessageStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+    ) async throws {
         _ = GatewayMetrics.bootstrapped
         self.configuration = configuration
         self.logger = logger
-        self.store = try SQLiteStore(path: path, logger: logger)
+        self.store = store
         self.client = CurlHTTPClient(logger: logger)
         var outboundAdapters: [any OutboundChannelAdapter] = []
         if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
@@ -60,8 +88,14 @@ public struct Gateway: Sendable {
         if webAssets.root == nil {
             logger.warning("console files not found: GET / answers 503 (set SWITCHBOARD_WEB_ROOT)")
         }
-        let secret = try configuration.webchat.secret ?? store.secret(named: "webchat-token-key") {
-            (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        // Kept in the database, so every instance signs and checks visitor tokens with one key.
+        let secret: String
+        if let configured = configuration.webchat.secret {
+            secret = configured
+        } else {
+            secret = try await store.secret(named: "webchat-token-key") {
+                (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            }
         }
         self.webChatTokens = WebChatToken(secret: secret)
         self.rcsCapabilities = RCSCapabilityTable(

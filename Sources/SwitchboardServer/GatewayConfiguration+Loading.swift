@@ -52,6 +52,11 @@ extension GatewayConfiguration {
             if let port = Int(value) { self.port = port } else { problems.append("SWITCHBOARD_PORT: '\(value)' is not a number") }
         }
         if let value = env["SWITCHBOARD_DATABASE"] { database = value }
+        if let value = env["SWITCHBOARD_DATABASE_POOL_SIZE"] {
+            if let size = Int(value) { databasePoolSize = size } else {
+                problems.append("SWITCHBOARD_DATABASE_POOL_SIZE: '\(value)' is not a number")
+            }
+        }
         if let value = env["SWITCHBOARD_PUBLIC_URL"] { publicURL = value }
         if let value = env["SWITCHBOARD_API_TOKEN"] { apiToken = value }
         if let value = env["SWITCHBOARD_MAX_BODY_BYTES"] {
@@ -121,11 +126,11 @@ extension GatewayConfiguration {
         var problems: [String] = []
         if !(1...65535).contains(port) && port != 0 { problems.append("port: \(port) is not a TCP port (1-65535, or 0 for any free one)") }
         if host.isEmpty { problems.append("host: must not be empty") }
-        if database.isEmpty { problems.append("database: must not be empty") }
-        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            problems.append("database: PostgreSQL is not supported by this build yet; use sqlite:PATH")
-        } else if sqlitePath?.isEmpty ?? true {
-            problems.append("database: '\(database)' is neither sqlite:PATH, a file path, nor a postgres:// URL")
+        if case .failure(let problem) = databaseLocation {
+            problems.append("database (SWITCHBOARD_DATABASE): \(problem)")
+        }
+        if !(1...1000).contains(databasePoolSize) {
+            problems.append("databasePoolSize (SWITCHBOARD_DATABASE_POOL_SIZE): \(databasePoolSize) is not between 1 and 1000")
         }
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
             problems.append("publicURL: '\(publicURL)' must start with http:// or https://")

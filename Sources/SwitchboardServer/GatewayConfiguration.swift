@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardStorage
 import MessengerAdapter
 import RBMAdapter
 import TwilioSMSAdapter
@@ -11,6 +12,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var port: Int = 8080
     /// `sqlite:PATH`, a bare file path, or a `postgres://` URL.
     public var database: String = "sqlite:switchboard.sqlite"
+    /// PostgreSQL connections per instance (`SWITCHBOARD_DATABASE_POOL_SIZE`); unused on SQLite.
+    public var databasePoolSize: Int = 10
     /// The external base URL providers call; defaults to `http://HOST:PORT`.
     public var publicURL: String?
     /// Bearer token for `/api/v1/*`; without one the API refuses every request.
@@ -320,6 +323,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? defaults.host
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? defaults.port
         database = try c.decodeIfPresent(String.self, forKey: .database) ?? defaults.database
+        databasePoolSize = try c.decodeIfPresent(Int.self, forKey: .databasePoolSize) ?? defaults.databasePoolSize
         publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
         apiToken = try c.decodeIfPresent(String.self, forKey: .apiToken)
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? defaults.maxBodyBytes
@@ -375,10 +379,14 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         return RBMSettings(agentId: agent, clientToken: client, accessToken: access, apiBaseURL: rbm.apiBaseURL)
     }
 
-    /// The SQLite file path named by `database`, or nil for a non-SQLite URL.
+    /// The SQLite file path named by `database`, or nil for a PostgreSQL (or invalid) URL.
     public var sqlitePath: String? {
-        if database.hasPrefix("sqlite:") { return String(database.dropFirst("sqlite:".count)) }
-        if database.contains("://") { return nil }
-        return database
+        if case .sqlite(let path) = try? DatabaseLocation(parsing: database) { return path }
+        return nil
+    }
+
+    /// The database `database` names, or the problem with it (never naming the password).
+    public var databaseLocation: Result<DatabaseLocation, DatabaseLocationError> {
+        Result { () throws(DatabaseLocationError) in try DatabaseLocation(parsing: database) }
     }
 }

@@ -150,9 +150,14 @@ public final class OutboxWorker: Service, Sendable {
         }
         do {
             if let message = try await store.recordDelivery(
-                messageId: item.messageId, result: result, at: now(), returning: events?.hasSubscribers ?? false) {
+                messageId: item.messageId, claimId: item.claimId, result: result, at: now(), returning: events?.hasSubscribers ?? false) {
                 events?.publish(.status(message))
             }
+        } catch StoreError.leaseLost {
+            // This attempt outlived its lease and another worker (perhaps another instance) took the
+            // row over: that worker's attempt knows an earlier one may have reached the provider.
+            GatewayMetrics.outbound(channel: item.channel.rawValue, result: "lease_lost")
+            logger.warning("outbound result not recorded: the lease was taken over", metadata: metadata)
         } catch {
             // The lease expires and the row is tried again: at least once, never lost.
             metadata["error"] = "\(error)"

@@ -128,7 +128,7 @@ public final class RemoteBotDispatcher: Service, Sendable {
         }
         let delay = min(30, 0.5 * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0)
         logger.warning("external bot failed, will retry", metadata: metadata)
-        try? await store.retryBotDelivery(messageId: delivery.message.id, notBefore: now().addingTimeInterval(delay), error: problem)
+        try? await store.retryBotDelivery(messageId: delivery.message.id, claimId: delivery.claimId, notBefore: now().addingTimeInterval(delay), error: problem)
     }
 
     func complete(_ delivery: BotDelivery, turn: BotTurn?, metadata: Logger.Metadata) async {
@@ -136,6 +136,8 @@ public final class RemoteBotDispatcher: Service, Sendable {
             let replies = try await store.completeBotDelivery(delivery, turn: turn, at: now())
             for reply in replies { events.publish(.created(reply)) }
             if !replies.isEmpty { outbox.wake() }
+        } catch StoreError.leaseLost {
+            logger.warning("external bot answer not stored: the delivery's lease was taken over", metadata: metadata)
         } catch {
             var metadata = metadata
             metadata["error"] = "\(error)"
@@ -147,6 +149,6 @@ public final class RemoteBotDispatcher: Service, Sendable {
         var metadata = metadata
         metadata["error"] = "\(problem)"
         logger.error("external bot gave no answer; the message stays for agents", metadata: metadata)
-        try? await store.retryBotDelivery(messageId: delivery.message.id, notBefore: nil, error: problem)
+        try? await store.retryBotDelivery(messageId: delivery.message.id, claimId: delivery.claimId, notBefore: nil, error: problem)
     }
 }

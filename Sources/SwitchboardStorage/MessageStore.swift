@@ -23,11 +23,12 @@ public protocol OutboxStore: Sendable {
     /// The outbound message on `channel` that has `providerMessageId`, if any (so a message found
     /// at the provider is adopted by one message only).
     func outboundMessageId(channel: Channel, providerMessageId: String) async throws -> String?
-    /// Records the outcome of one send attempt.
-    func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message?
-    /// The same, reading the message back only when `returning` (someone listens for it): the
-    /// writer is the outbox's serialized part, and most sends have no listener.
-    func recordDelivery(messageId: String, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message?
+    /// Records the outcome of one send attempt, reading the message back only when `returning`
+    /// (someone listens for it; most sends have none). With a `claimId` (the claim's
+    /// `OutboxItem.claimId`), only while that claim still holds the row: a worker whose lease expired
+    /// and was taken over gets `StoreError.leaseLost` and changes nothing. Without one
+    /// (an administrative outcome), unconditionally.
+    func recordDelivery(messageId: String, claimId: String?, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message?
     /// When the next outbox row is due, if any.
     func nextOutboxDue() async throws -> Date?
     /// Queues an outbound message (an agent's or the API's) and returns it.
@@ -74,10 +75,12 @@ public protocol BotDeliveryStore: Sendable {
     /// Takes up to `limit` inbound messages due for the external bot, leased for `lease` seconds.
     func claimBotDeliveries(limit: Int, now: Date, lease: Double) async throws -> [BotDelivery]
     /// Applies the external bot's answer to a delivered message (replies queued, effects applied)
-    /// and removes the delivery, in one transaction; returns the queued replies.
+    /// and removes the delivery, in one transaction; returns the queued replies. Only while the
+    /// delivery's claim holds it: a stale claim gets `StoreError.leaseLost` and changes nothing.
     func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message]
     /// Schedules another attempt, or with nil gives up on the delivery (the message stays stored).
-    func retryBotDelivery(messageId: String, notBefore: Date?, error: String) async throws
+    /// With a `claimId`, only while that claim holds the delivery (else `StoreError.leaseLost`).
+    func retryBotDelivery(messageId: String, claimId: String?, notBefore: Date?, error: String) async throws
 }
 
 /// The RCS capability cache.
@@ -90,8 +93,9 @@ public protocol CapabilityStore: Sendable {
 
 /// Secrets the gateway makes once and keeps.
 public protocol SecretStore: Sendable {
-    /// A named secret kept in the database, made with `create` the first time it is asked for.
-    func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String
+    /// A named secret kept in the database, made with `create` the first time it is asked for;
+    /// every instance on the database gets the same value.
+    func secret(named name: String, create: @escaping @Sendable () -> String) async throws -> String
 }
 
 /// Where the gateway keeps contacts, messages and the outbox: every concern together, as one
@@ -100,12 +104,21 @@ public protocol SecretStore: Sendable {
 public protocol MessageStore: InboundStore, OutboxStore, ConversationStore, BotDeliveryStore, CapabilityStore, SecretStore {
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
+    /// The migrations applied to the database, oldest first.
+    func appliedMigrations() async throws -> [String]
+    /// Lets go of the database (connections, listeners); the store is unusable afterwards.
+    func close() async
 }
 
 extension MessageStore {
     /// Takes up to `limit` due rows of any channel.
     public func claimDueOutbox(limit: Int, now: Date, lease: Double) async throws -> [OutboxItem] {
         try await claimDueOutbox(limit: limit, channelLimits: [:], now: now, lease: lease)
+    }
+
+    /// Records the outcome of one send attempt without a claim (administrative, or tests).
+    public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message? {
+        try await recordDelivery(messageId: messageId, claimId: nil, result: result, at: now, returning: true)
     }
 
     /// Stores an inbound message with no keyword replies configured.
@@ -155,6 +168,8 @@ public struct OutboxItem: Sendable, Equatable {
     /// When the earliest earlier attempt that may have reached the provider started (its outcome
     /// is unknown), or nil when no earlier attempt can have: before sending again, look for it.
     public var outcomeUnknownSince: Date?
+    /// The claim that leased the row: recording the outcome needs it (a stale claim changes nothing).
+    public var claimId: String
 }
 
 /// The outcome of one send attempt, as the outbox records it.
@@ -194,6 +209,9 @@ extension Page: Equatable where Item: Equatable {}
 public enum StoreError: Error, Sendable, Equatable {
     /// A pagination cursor that this store did not hand out.
     case invalidCursor(String)
+    /// The claim's lease expired and another worker took the row over: this worker's outcome is
+    /// not recorded (the new owner's attempt knows an earlier one may have reached the provider).
+    case leaseLost(messageId: String)
 }
 
 /// One phone's row in the RCS capability cache.
@@ -220,4 +238,6 @@ public struct BotDelivery: Sendable, Equatable {
     public var contact: Contact
     /// Attempts made before this one.
     public var previousAttempts: Int
+    /// The claim that leased the delivery.
+    public var claimId: String
 }

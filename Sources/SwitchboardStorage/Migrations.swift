@@ -180,6 +180,14 @@ enum SwitchboardMigrations {
                 ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v10-claim-ids") { db in
+            // Each claim of an outbox row or a bot delivery writes a fresh claim id; recording an
+            // outcome names it, so a worker whose lease expired and was taken over changes nothing.
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN claim_id TEXT;
+                ALTER TABLE bot_deliveries ADD COLUMN claim_id TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -8,6 +8,7 @@ extension SQLiteStore {
     public func claimBotDeliveries(limit: Int, now: Date, lease: Double) async throws -> [BotDelivery] {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
+        let claimId = UUID().uuidString
         return try await writer.write { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT message_id, attempts FROM bot_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
@@ -16,13 +17,13 @@ extension SQLiteStore {
             for row in rows {
                 let id: String = row["message_id"]
                 try db.execute(
-                    sql: "UPDATE bot_deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE message_id = ?",
-                    arguments: [leaseEnd, id])
+                    sql: "UPDATE bot_deliveries SET next_attempt_at = ?, attempts = attempts + 1, claim_id = ? WHERE message_id = ?",
+                    arguments: [leaseEnd, claimId, id])
                 guard let messageRow = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]),
                       let message = try Self.message(from: messageRow),
                       let contact = try Self.loadContact(db, id: message.contactId)
                 else { continue }
-                deliveries.append(BotDelivery(message: message, contact: contact, previousAttempts: row["attempts"]))
+                deliveries.append(BotDelivery(message: message, contact: contact, previousAttempts: row["attempts"], claimId: claimId))
             }
             return deliveries
         }
@@ -31,7 +32,9 @@ extension SQLiteStore {
     public func completeBotDelivery(_ delivery: BotDelivery, turn: BotTurn?, at now: Date) async throws -> [Message] {
         let logger = self.logger
         return try await writer.write { db in
-            try db.execute(sql: "DELETE FROM bot_deliveries WHERE message_id = ?", arguments: [delivery.message.id])
+            try db.execute(
+                sql: "DELETE FROM bot_deliveries WHERE message_id = ? AND claim_id = ?", arguments: [delivery.message.id, delivery.claimId])
+            guard db.changesCount > 0 else { throw StoreError.leaseLost(messageId: delivery.message.id) }
             guard let turn, let contact = try Self.loadContact(db, id: delivery.contact.id), contact.botEnabled else { return [] }
             let channel = delivery.message.channel
             guard let recipient = contact.channels.first(where: { $0.channel == channel })?.address else { return [] }
@@ -41,8 +44,12 @@ extension SQLiteStore {
         }
     }
 
-    public func retryBotDelivery(messageId: String, notBefore: Date?, error: String) async throws {
+    public func retryBotDelivery(messageId: String, claimId: String?, notBefore: Date?, error: String) async throws {
         try await writer.write { db in
+            if let claimId, try String.fetchOne(
+                db, sql: "SELECT claim_id FROM bot_deliveries WHERE message_id = ?", arguments: [messageId]) != claimId {
+                throw StoreError.leaseLost(messageId: messageId)
+            }
             if let notBefore {
                 try db.execute(
                     sql: "UPDATE bot_deliveries SET next_attempt_at = ?, last_error = ? WHERE message_id = ?",

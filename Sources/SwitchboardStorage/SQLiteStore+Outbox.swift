@@ -38,6 +38,7 @@ extension SQLiteStore {
     public func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
+        let claimId = UUID().uuidString
         return try await writer.write { db in
             let select = """
                 SELECT o.message_id, o.channel, o.recipient, o.attempts, o.next_attempt_at, m.contact_id, m.content, m.author_kind, c.phone,
@@ -67,7 +68,8 @@ extension SQLiteStore {
             // it may have reached the provider, so it counts as unknown from its start.
             let lease = try db.cachedStatement(sql: """
                 UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,
-                    outcome_unknown_since = COALESCE(outcome_unknown_since, attempt_started_at), attempt_started_at = ?
+                    outcome_unknown_since = COALESCE(outcome_unknown_since, attempt_started_at), attempt_started_at = ?,
+                    claim_id = ?
                 WHERE message_id = ?
                 """)
             let sending = try db.cachedStatement(sql: """
@@ -76,7 +78,7 @@ extension SQLiteStore {
             for row in rows {
                 let messageId: String = row["message_id"]
                 guard let channel = Channel(rawValue: row["channel"]) else { continue }
-                try lease.execute(arguments: [leaseEnd, nowMillis, messageId])
+                try lease.execute(arguments: [leaseEnd, nowMillis, claimId, messageId])
                 try sending.execute(arguments: [nowMillis, messageId])
                 let window: Int64? = row["window_open_until"]
                 let unknownSince: Int64? = row["outcome_unknown_since"]
@@ -85,7 +87,7 @@ extension SQLiteStore {
                     content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"],
                     author: Message.Author.Kind(rawValue: row["author_kind"]) ?? .bot, subscribed: row["subscribed"],
                     windowOpenUntil: window.map(Timestamp.date(millis:)), phone: row["phone"],
-                    outcomeUnknownSince: unknownSince.map(Timestamp.date(millis:))))
+                    outcomeUnknownSince: unknownSince.map(Timestamp.date(millis:)), claimId: claimId))
             }
             return items
         }
@@ -120,13 +122,15 @@ extension SQLiteStore {
             .execute(arguments: [message.channel.rawValue, providerMessageId])
     }
 
-    public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date) async throws -> Message? {
-        try await recordDelivery(messageId: messageId, result: result, at: now, returning: true)
-    }
-
-    public func recordDelivery(messageId: String, result: DeliveryResult, at now: Date, returning: Bool) async throws -> Message? {
+    public func recordDelivery(
+        messageId: String, claimId: String?, result: DeliveryResult, at now: Date, returning: Bool
+    ) async throws -> Message? {
         let nowMillis = Timestamp.millis(now)
         return try await writer.write { db in
+            if let claimId, try String.fetchOne(
+                db.cachedStatement(sql: "SELECT claim_id FROM outbox WHERE message_id = ?"), arguments: [messageId]) != claimId {
+                throw StoreError.leaseLost(messageId: messageId)
+            }
             switch result {
             case .sent(let providerMessageId):
                 // The id is kept even when a watermark already moved the message past `sent`.

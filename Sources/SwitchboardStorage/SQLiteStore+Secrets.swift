@@ -5,10 +5,10 @@ import SwitchboardCore
 
 /// Secrets the gateway makes once and keeps (the web-chat token key).
 extension SQLiteStore {
-    public func secret(named name: String, create: @escaping @Sendable () -> String) throws -> String {
+    public func secret(named name: String, create: @escaping @Sendable () -> String) async throws -> String {
         let candidate = create()
         let now = Timestamp.millis(Date())
-        return try pool.write { db in
+        return try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO gateway_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [name, candidate, now])

@@ -33,8 +33,12 @@ public final class SQLiteStore: MessageStore {
     }
 
     /// The migrations applied to the database, oldest first.
-    public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try SwitchboardMigrations.migrator.appliedMigrations(db) }
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try SwitchboardMigrations.migrator.appliedMigrations(db) }
+    }
+
+    public func close() async {
+        try? pool.close()
     }
 
     public func checkReadiness() async throws {

@@ -99,7 +99,7 @@ public final class SwitchboardSandbox: Sendable {
         configure(&configuration)
         try configuration.validate()
 
-        let gateway = try Gateway(configuration: configuration, logger: logger)
+        let gateway = try await Gateway(configuration: configuration, logger: logger)
         let gatewayPort = AsyncPort()
         let gatewayGroup = ServiceGroup(configuration: .init(
             services: [gateway.buildApplication { gatewayPort.set($0.localAddress?.port ?? -1) }], logger: logger))

@@ -1,8 +1,12 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SwitchboardServer
 import SwitchboardStorage
 
+/// `switchboard migrate`: applies the pending migrations to the configured database (the SQLite
+/// file, or PostgreSQL, where instances starting at once migrate once under an advisory lock) and
+/// prints where the database stands.
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Apply the database migrations and exit.")
@@ -11,10 +15,15 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(options)
-        guard let path = configuration.sqlitePath else {
-            throw ValidationError("only SQLite databases are supported by this build")
+        let logger = Logger(label: "switchboard.migrate")
+        let store = try await Gateway.openStore(configuration, logger: logger)
+        let applied = try await store.appliedMigrations()
+        await store.close()
+        let name: String = switch configuration.databaseLocation {
+        case .success(.sqlite(let path)): path
+        case .success(.postgres(let location)): location.redacted
+        case .failure: configuration.database
         }
-        let store = try SQLiteStore(path: path)
-        print("Database \(path) is at migration: \(try store.appliedMigrations().joined(separator: ", "))")
+        print("Database \(name) is at migration: \(applied.joined(separator: ", "))")
     }
 }

@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(ConfigurationError(problems: problems).description)
             }
         }
-        let gateway = try Gateway(configuration: configuration, logger: logger)
+        let gateway = try await Gateway(configuration: configuration, logger: logger)
         for (channel, reason) in configuration.channelStates {
             if let reason {
                 logger.notice("channel disabled", metadata: ["channel": "\(channel.rawValue)", "why": "\(reason)"])

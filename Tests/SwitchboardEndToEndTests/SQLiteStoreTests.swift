@@ -27,11 +27,11 @@ struct SQLiteStoreTests {
             }
             #expect(journal == "wal")
             #expect(synchronous == 2)
-            let applied = try store.appliedMigrations()
+            let applied = try await store.appliedMigrations()
             #expect(applied.first == "v1-walking-skeleton")
             #expect(applied.contains("v5-tags-and-bot-state"))
             // Opening again applies nothing new and loses nothing.
-            #expect(try SQLiteStore(path: path).appliedMigrations() == applied)
+            #expect(try await SQLiteStore(path: path).appliedMigrations() == applied)
         }
     }
 

@@ -1,26 +1,73 @@
 import Foundation
+import Logging
 import SwitchboardCore
 import SwitchboardStorage
 import Testing
 
 /// A storage backend the conformance suite runs against. Each test uses only the `MessageStore`
-/// protocols, never SQL, so a new backend (PostgreSQL, issue "Beyond one machine") joins by adding
-/// a case here.
+/// protocols, never SQL. PostgreSQL joins when `SWITCHBOARD_TEST_POSTGRES_URL` names a server
+/// (the README's test command starts a throwaway one); `SWITCHBOARD_REQUIRE_POSTGRES=1` makes its
+/// absence a failure, so CI cannot skip it silently.
 enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
 
     var testDescription: String { rawValue }
 
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The backends this run can reach.
+    static var available: [StoreBackend] {
+        postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
     /// A fresh, empty store for one test; removed afterwards.
     func withStore(_ body: (any MessageStore) async throws -> Void) async throws {
+        try await withStores(count: 1) { stores in try await body(stores[0]) }
+    }
+
+    /// `count` stores on one fresh database, as `count` gateway instances would open it (opened at
+    /// once, so PostgreSQL's migration lock is exercised); all closed and removed afterwards.
+    func withStores(count: Int, _ body: ([any MessageStore]) async throws -> Void) async throws {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-conformance-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try await body(try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path))
+            let path = directory.appendingPathComponent("store.sqlite").path
+            var stores: [any MessageStore] = []
+            for _ in 0..<count { stores.append(try SQLiteStore(path: path)) }
+            try await body(stores)
+        case .postgres:
+            guard let url = Self.postgresURL, case .postgres(let server) = try DatabaseLocation(parsing: url) else {
+                throw StoreTestSetupError("SWITCHBOARD_TEST_POSTGRES_URL is not a postgres:// URL")
+            }
+            let logger = Logger(label: "conformance")
+            let name = "conformance_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+            try await PostgresStore.administer(database: name, create: true, at: server, logger: logger)
+            var location = server
+            location.database = name
+            let opened = location
+            let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+                for _ in 0..<count { group.addTask { try await PostgresStore.open(opened, poolSize: 4, logger: logger) } }
+                var stores: [any MessageStore] = []
+                for try await store in group { stores.append(store) }
+                return stores
+            }
+            var failure: (any Error)?
+            do { try await body(stores) } catch { failure = error }
+            for store in stores { await store.close() }
+            try await PostgresStore.administer(database: name, create: false, at: server, logger: logger)
+            if let failure { throw failure }
         }
     }
+}
+
+struct StoreTestSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// What every storage backend must do, tested through the protocols alone.
@@ -43,7 +90,7 @@ struct StorageConformanceTests {
 
     struct StoreTestFailure: Error {}
 
-    @Test("a provider id is stored once; a repeat is a duplicate naming the first message", arguments: StoreBackend.allCases)
+    @Test("a provider id is stored once; a repeat is a duplicate naming the first message", arguments: StoreBackend.available)
     func deduplication(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let first = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
@@ -55,7 +102,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("one contact per phone across SMS and RCS; a PSID is another contact", arguments: StoreBackend.allCases)
+    @Test("one contact per phone across SMS and RCS; a PSID is another contact", arguments: StoreBackend.available)
     func contactResolution(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let sms = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
@@ -71,7 +118,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("statuses only move forward; failed is final; a report before the send's answer is applied when it is recorded", arguments: StoreBackend.allCases)
+    @Test("statuses only move forward; failed is final; a report before the send's answer is applied when it is recorded", arguments: StoreBackend.available)
     func statuses(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let inbound = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
@@ -97,7 +144,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("the outbox: claimed rows are leased, retried when due, and failures are listed", arguments: StoreBackend.allCases)
+    @Test("the outbox: claimed rows are leased, retried when due, and failures are listed", arguments: StoreBackend.available)
     func outbox(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let inbound = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
@@ -129,7 +176,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("SMS keywords change subscriptions in the ingest transaction, and replies to the unsubscribed are not queued", arguments: StoreBackend.allCases)
+    @Test("SMS keywords change subscriptions in the ingest transaction, and replies to the unsubscribed are not queued", arguments: StoreBackend.available)
     func keywords(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let policy = InboundPolicy(stopConfirmation: "bye", startConfirmation: "welcome back")
@@ -153,7 +200,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("the external bot's queue: claimed once, leased, its answer applied in one transaction", arguments: StoreBackend.allCases)
+    @Test("the external bot's queue: claimed once, leased, its answer applied in one transaction", arguments: StoreBackend.available)
     func botDeliveries(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let message = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil, policy: InboundPolicy(remoteBot: true)))
@@ -169,13 +216,13 @@ struct StorageConformanceTests {
             #expect(try await store.claimBotDeliveries(limit: 10, now: now.addingTimeInterval(3600), lease: 60).isEmpty)
             // Given up: the delivery goes, the message stays.
             let second = try stored(try await store.ingest(sms("SM2"), at: now, bot: nil, policy: InboundPolicy(remoteBot: true)))
-            try await store.retryBotDelivery(messageId: second.id, notBefore: nil, error: "no answer")
+            try await store.retryBotDelivery(messageId: second.id, claimId: nil, notBefore: nil, error: "no answer")
             #expect(try await store.claimBotDeliveries(limit: 10, now: now.addingTimeInterval(3600), lease: 60).isEmpty)
             #expect(try await store.message(id: second.id) != nil)
         }
     }
 
-    @Test("tags, attributes and subscriptions of the panel", arguments: StoreBackend.allCases)
+    @Test("tags, attributes and subscriptions of the panel", arguments: StoreBackend.available)
     func panel(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let id = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil)).contactId
@@ -203,7 +250,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("contacts and trails page with cursors, newest activity first and oldest first within a page", arguments: StoreBackend.allCases)
+    @Test("contacts and trails page with cursors, newest activity first and oldest first within a page", arguments: StoreBackend.available)
     func paging(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             var contactIds: [String] = []
@@ -231,7 +278,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("search by name, phone and attribute value; filters by tag and channel", arguments: StoreBackend.allCases)
+    @Test("search by name, phone and attribute value; filters by tag and channel", arguments: StoreBackend.available)
     func search(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let ada = try stored(try await store.ingest(sms("SM1", from: "+15551230001"), at: now, bot: nil)).contactId
@@ -253,7 +300,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("a merge moves channels, messages and tags, fills missing attributes, and removes the source", arguments: StoreBackend.allCases)
+    @Test("a merge moves channels, messages and tags, fills missing attributes, and removes the source", arguments: StoreBackend.available)
     func merge(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let messenger = InboundMessage(channel: .messenger, senderAddress: "PSID1", providerMessageId: "m_1", content: Content(text: "hi"))
@@ -274,17 +321,127 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("capabilities and secrets are kept", arguments: StoreBackend.allCases)
+    @Test("capabilities and secrets are kept", arguments: StoreBackend.available)
     func capabilitiesAndSecrets(backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let record = RCSCapabilityRecord(phone: "+15551230000", capable: true, features: ["RICHCARD_STANDALONE"], checkedAt: now, source: "lookup")
             try await store.saveRCSCapability(record)
             #expect(try await store.rcsCapability(phone: "+15551230000") == record)
             #expect(try await store.rcsCapability(phone: "+15550000000") == nil)
-            let secret = try store.secret(named: "k") { "first" }
+            let secret = try await store.secret(named: "k") { "first" }
             #expect(secret == "first")
-            #expect(try store.secret(named: "k") { "second" } == "first")
+            #expect(try await store.secret(named: "k") { "second" } == "first")
             try await store.checkReadiness()
+        }
+    }
+
+    @Test("PostgreSQL is tested when the run requires it")
+    func postgresIsReachableWhenRequired() {
+        if ProcessInfo.processInfo.environment["SWITCHBOARD_REQUIRE_POSTGRES"] == "1" {
+            #expect(StoreBackend.available.contains(.postgres), "SWITCHBOARD_TEST_POSTGRES_URL is not set: the PostgreSQL backend was not tested")
+        }
+    }
+
+    @Test("instances opening one database at once migrate it once; each sees the others' writes", arguments: StoreBackend.available)
+    func instancesShareOneDatabase(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 3) { stores in
+            let migrations = try await stores[0].appliedMigrations()
+            #expect(migrations.first == "v1-walking-skeleton")
+            #expect(migrations.contains("v10-claim-ids"))
+            for store in stores.dropFirst() { #expect(try await store.appliedMigrations() == migrations) }
+            let message = try stored(try await stores[0].ingest(sms("SM1"), at: now, bot: nil))
+            #expect(try await stores[1].message(id: message.id)?.content.text == "hi")
+            let secrets = try await withThrowingTaskGroup(of: String.self) { group in
+                for (index, store) in stores.enumerated() {
+                    group.addTask { try await store.secret(named: "webchat-token-key") { "candidate-\(index)" } }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(secrets.count == 1)
+        }
+    }
+
+    @Test("a provider retry reaching another instance at the same moment is stored once", arguments: StoreBackend.available)
+    func concurrentDuplicatesAcrossInstances(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 2) { stores in
+            let now = now
+            for round in 0..<20 {
+                // SMS and RCS of one new phone at once, each provider id delivered to both instances.
+                let results = try await withThrowingTaskGroup(of: IngestResult.self) { group in
+                    for store in stores {
+                        for channel in [Channel.sms, .rcs] {
+                            let inbound = InboundMessage(
+                                channel: channel, senderAddress: "+1555999\(String(format: "%04d", round))",
+                                providerMessageId: "P\(round)", content: Content(text: "hi"))
+                            group.addTask { try await store.ingest(inbound, at: now, bot: nil) }
+                        }
+                    }
+                    return try await group.reduce(into: [IngestResult]()) { $0.append($1) }
+                }
+                let stored = results.compactMap { result -> Message? in
+                    if case .stored(let message, _, _) = result { return message }
+                    return nil
+                }
+                #expect(stored.count == 2, "round \(round): one message per channel")
+                #expect(Set(stored.map(\.contactId)).count == 1, "round \(round): one contact for the phone")
+                let storedIds = Set(stored.map(\.id))
+                for case .duplicate(let first) in results { #expect(storedIds.contains(first)) }
+            }
+        }
+    }
+
+    @Test("two instances claiming at once get disjoint rows; a stale claim cannot record an outcome", arguments: StoreBackend.available)
+    func claimsAcrossInstances(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 2) { stores in
+            let inbound = try stored(try await stores[0].ingest(sms("SM1"), at: now, bot: nil))
+            var queued: Set<String> = []
+            for index in 0..<60 {
+                queued.insert(try await stores[index % 2].enqueueOutbound(
+                    contactId: inbound.contactId, channel: .messenger, recipient: "PSID1", content: Content(text: "m\(index)"),
+                    author: .init(kind: .agent), at: now).id)
+            }
+            let now = now
+            let claims = try await withThrowingTaskGroup(of: [OutboxItem].self) { group in
+                for store in stores {
+                    for _ in 0..<3 { group.addTask { try await store.claimDueOutbox(limit: 15, now: now, lease: 30) } }
+                }
+                return try await group.reduce(into: [[OutboxItem]]()) { $0.append($1) }
+            }
+            let claimedIds = claims.flatMap { $0.map(\.messageId) }
+            #expect(claimedIds.count == Set(claimedIds).count, "no row claimed twice")
+            #expect(Set(claimedIds).isSubset(of: queued))
+            #expect(claimedIds.count == 60)
+
+            // The lease ends; the other instance takes the row over; the first worker is stale.
+            let first = try #require(claims.first { !$0.isEmpty }?.first)
+            let takeover = try await stores[1].claimDueOutbox(limit: 100, now: now.addingTimeInterval(31), lease: 30)
+            let taken = try #require(takeover.first { $0.messageId == first.messageId })
+            #expect(taken.claimId != first.claimId)
+            await #expect(throws: StoreError.leaseLost(messageId: first.messageId)) {
+                _ = try await stores[0].recordDelivery(
+                    messageId: first.messageId, claimId: first.claimId, result: .sent(providerMessageId: "stale"), at: now, returning: true)
+            }
+            #expect(try await stores[0].message(id: first.messageId)?.providerMessageId == nil)
+            let recorded = try await stores[0].recordDelivery(
+                messageId: taken.messageId, claimId: taken.claimId, result: .sent(providerMessageId: "mid.1"), at: now, returning: true)
+            #expect(recorded?.status == .sent)
+            // The takeover knows an earlier attempt may have reached the provider.
+            #expect(taken.outcomeUnknownSince != nil)
+        }
+    }
+
+    @Test("a stale bot-delivery claim cannot complete the delivery", arguments: StoreBackend.available)
+    func staleBotDelivery(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 2) { stores in
+            let message = try stored(try await stores[0].ingest(sms("SM1"), at: now, bot: nil, policy: InboundPolicy(remoteBot: true)))
+            let stale = try #require(try await stores[0].claimBotDeliveries(limit: 10, now: now, lease: 10).first)
+            let fresh = try #require(try await stores[1].claimBotDeliveries(limit: 10, now: now.addingTimeInterval(11), lease: 10).first)
+            #expect(fresh.message.id == message.id)
+            await #expect(throws: StoreError.leaseLost(messageId: message.id)) {
+                _ = try await stores[0].completeBotDelivery(stale, turn: BotTurn(replies: [Content(text: "twice")]), at: now)
+            }
+            let replies = try await stores[1].completeBotDelivery(fresh, turn: BotTurn(replies: [Content(text: "once")]), at: now)
+            #expect(replies.map(\.content.text) == ["once"])
         }
     }
 }

@@ -95,7 +95,7 @@ struct TestEnvironment: Sendable {
             try configuration.validate()
 
             let clock = TestClock()
-            let gateway = try Gateway(configuration: configuration, logger: logger, now: { clock.now() })
+            let gateway = try await Gateway(configuration: configuration, logger: logger, now: { clock.now() })
             let gatewayPort = PortBox()
             let gatewayApp = gateway.buildApplication { channel in gatewayPort.set(channel.localAddress?.port ?? -1) }
             let gatewayGroup = ServiceGroup(configuration: .init(services: [gatewayApp], logger: logger))
@@ -125,9 +125,17 @@ struct TestEnvironment: Sendable {
         }
     }
 
+    /// The gateway's SQLite store (these tests run on the embedded database).
+    var sqlite: SQLiteStore {
+        get throws {
+            guard let store = gateway.store as? SQLiteStore else { throw TestEnvironmentError("the gateway is not on SQLite") }
+            return store
+        }
+    }
+
     /// Rows in a table, read straight from the SQLite file.
     func count(_ table: String, where condition: String = "1") async throws -> Int {
-        try await gateway.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(condition)") ?? 0 }
+        try await sqlite.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(condition)") ?? 0 }
     }
 
     /// A call to the gateway's API with the bearer token.
@@ -253,4 +261,9 @@ func whileRunning(
         try await tasks.waitForAll()
         try outcome.get()
     }
+}
+
+struct TestEnvironmentError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -144,7 +144,7 @@ struct StorageFailureTests {
     @Test("a webhook that cannot be stored gets 503 and leaves nothing behind; the provider's retry is stored")
     func storageFailureIsNotAcknowledged() async throws {
         try await TestEnvironment.with { env in
-            try await env.gateway.store.pool.write { db in
+            try await env.sqlite.pool.write { db in
                 try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END")
             }
             let form = env.sender.twilioSMSForm(from: "+15551230099", text: "please keep me", messageSid: "SM" + String(repeating: "f", count: 32))
@@ -154,7 +154,7 @@ struct StorageFailureTests {
             #expect(try await env.count("processed_provider_ids") == 0)
             #expect(try await env.count("contacts") == 0)
 
-            try await env.gateway.store.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+            try await env.sqlite.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
             let retried = try await env.sender.postTwilio(form: form)
             #expect(retried.status == 200)
             #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
