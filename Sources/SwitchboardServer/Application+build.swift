@@ -25,6 +25,8 @@ public struct Gateway: Sendable {
     public let rcsCapabilities: RCSCapabilityTable
     public let events: EventBus
     public let remoteBot: RemoteBotDispatcher?
+    /// Live updates to and from the other instances on the same database (PostgreSQL only).
+    public let instanceRelay: InstanceEventRelay?
     /// The console's and the widget's files.
     public let webAssets: WebAssets
     let webChatTokens: WebChatToken
@@ -80,7 +82,19 @@ public struct Gateway: Sendable {
         if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
         if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.webChat = WebChatHub(store: store, logger: logger)
-        self.events = EventBus()
+        let bus = EventBus()
+        self.events = bus
+        let hub = webChat
+        var webChatDelivery: (@Sendable (Message) async -> Void)?
+        if configuration.webchat.enabled {
+            webChatDelivery = { message in await hub.pushSentElsewhere(message) }
+        }
+        if let notifications = store as? any CrossInstanceNotifications {
+            self.instanceRelay = InstanceEventRelay(
+                bus: bus, store: store, notifications: notifications, webChatDelivery: webChatDelivery, logger: logger)
+        } else {
+            self.instanceRelay = nil
+        }
         var webAssets = WebAssets.locate()
         webAssets.imageSources += [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
             .compactMap { $0.flatMap(Self.plainHTTPOrigin) }
@@ -243,7 +257,8 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-            services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? []),
+            services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? [])
+                + (instanceRelay.map { [$0] } ?? []),
             onServerRunning: onServerRunning,
             logger: logger)
     }

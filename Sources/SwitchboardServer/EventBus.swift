@@ -12,6 +12,10 @@ public struct GatewayEvent: Encodable, Sendable {
     public var type: Kind
     public var message: Message?
     public var contact: Contact?
+    /// Came from another instance (through `InstanceEventRelay`): not sent on again.
+    public var relayed = false
+
+    enum CodingKeys: String, CodingKey { case type, message, contact }
 
     public static func created(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageCreated, message: message) }
     public static func status(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageStatus, message: message) }
@@ -25,8 +29,16 @@ public final class EventBus: Sendable {
 
     public init() {}
 
+    private let relays = Mutex<Set<UUID>>([])
+
     /// Whether anyone listens (so callers can skip reading what only listeners need).
     public var hasSubscribers: Bool { subscribers.withLock { !$0.isEmpty } }
+
+    /// Whether anyone other than a relay to the other instances listens (an event stream).
+    public var hasStreams: Bool {
+        let relays = relays.withLock { $0 }
+        return subscribers.withLock { $0.keys.contains { !relays.contains($0) } }
+    }
 
     public func publish(_ event: GatewayEvent) {
         let targets = subscribers.withLock { Array($0.values) }
@@ -35,11 +47,13 @@ public final class EventBus: Sendable {
 
     /// A stream of every event from now on, and a way to end it (on shutdown); it also ends when
     /// the caller stops iterating.
-    public func subscribe() -> (events: AsyncStream<GatewayEvent>, end: @Sendable () -> Void) {
+    public func subscribe(asRelay: Bool = false) -> (events: AsyncStream<GatewayEvent>, end: @Sendable () -> Void) {
         let id = UUID()
+        if asRelay { _ = relays.withLock { $0.insert(id) } }
         let (stream, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .bufferingNewest(1000))
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.relays.withLock { $0.remove(id) }
         }
         subscribers.withLock { $0[id] = continuation }
         return (stream, { continuation.finish() })

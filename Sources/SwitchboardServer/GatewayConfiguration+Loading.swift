@@ -160,6 +160,9 @@ extension GatewayConfiguration {
         if outbox.concurrency < 1 { problems.append("outbox.concurrency: must be at least 1") }
         if outbox.maxAttempts < 1 { problems.append("outbox.maxAttempts: must be at least 1") }
         // The worker sleeps this long in nanoseconds (a UInt64): a larger number would trap at startup.
+        if !(outbox.leaseMarginSeconds >= 1 && outbox.leaseMarginSeconds <= 3600) {
+            problems.append("outbox.leaseMarginSeconds: must be between 1 and 3600")
+        }
         if !(outbox.pollIntervalSeconds > 0 && outbox.pollIntervalSeconds <= 3600) {
             problems.append("outbox.pollIntervalSeconds: must be above 0 and at most 3600")
         }

@@ -178,6 +178,9 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         public var requestTimeoutMilliseconds: Int = 10_000
         /// How often the worker looks for due rows when nothing wakes it, in seconds.
         public var pollIntervalSeconds: Double = 1
+        /// A claimed row's lease is two request timeouts plus this: how long after an instance
+        /// died (`kill -9`, a lost machine) another instance takes its rows over.
+        public var leaseMarginSeconds: Double = 30
         /// Sends per second (and burst) per channel and sender; a channel without an entry is not paced.
         /// A Twilio long code is allowed about one message a second, a short code much more.
         public var pacing: [String: Pace] = ["sms": Pace(perSecond: 1, burst: 5)]
@@ -192,6 +195,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             retryMaxSeconds = try c.decodeIfPresent(Double.self, forKey: .retryMaxSeconds) ?? d.retryMaxSeconds
             requestTimeoutMilliseconds = try c.decodeIfPresent(Int.self, forKey: .requestTimeoutMilliseconds) ?? d.requestTimeoutMilliseconds
             pollIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pollIntervalSeconds) ?? d.pollIntervalSeconds
+            leaseMarginSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseMarginSeconds) ?? d.leaseMarginSeconds
             pacing = try c.decodeIfPresent([String: Pace].self, forKey: .pacing) ?? d.pacing
         }
     }

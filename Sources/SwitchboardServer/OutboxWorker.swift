@@ -117,7 +117,7 @@ public final class OutboxWorker: Service, Sendable {
 
     /// Longer than any one attempt can take, so a live send is never claimed twice.
     private var leaseSeconds: Double {
-        Double(settings.requestTimeoutMilliseconds) / 1000 * 2 + 30
+        Double(settings.requestTimeoutMilliseconds) / 1000 * 2 + max(1, settings.leaseMarginSeconds)
     }
 
     func deliver(_ item: OutboxItem) async {

@@ -241,3 +241,14 @@ public struct BotDelivery: Sendable, Equatable {
     /// The claim that leased the delivery.
     public var claimId: String
 }
+
+/// Notifications between the instances sharing one database (PostgreSQL's `LISTEN`/`NOTIFY`):
+/// what lets a console connected to one instance see what happens on another. A backend for one
+/// process (SQLite) does not provide it.
+public protocol CrossInstanceNotifications: Sendable {
+    /// Sends `payload` (at most 7,999 bytes) to every instance listening, this one included.
+    func notifyInstances(_ payload: String) async throws
+    /// Calls `handle` with each payload sent by any instance until the task is cancelled,
+    /// listening again after the database comes back.
+    func listenToInstances(_ handle: @escaping @Sendable (String) async -> Void) async
+}

@@ -49,14 +49,24 @@ public final class PostgresStore: MessageStore {
         _ location: PostgresLocation, poolSize: Int = 10, pacing: [SwitchboardCore.Channel: SharedPace] = [:], deadlineSeconds: Double = 5,
         migrate: Bool = true, logger: Logger = Logger(label: "switchboard.storage")
     ) async throws -> PostgresStore {
+        // One connection first, so a wrong password or a server that is not there is reported as
+        // such, at once, rather than as the pool's timeout.
+        do {
+            try await probe(location, timeoutSeconds: deadlineSeconds)
+        } catch {
+            throw PostgresStoreError.unreachable(endpoint: location.endpoint, database: location.database, reason: Self.describe(error))
+        }
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: try tls(for: location))
         configuration.options.maximumConnections = max(1, poolSize)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(Int64(max(1, deadlineSeconds.rounded(.up))))
-        // postgres-nio logs connection details at debug; the password is never among them.
+        // postgres-nio's own messages (a connection attempt that failed, at info, repeated while the
+        // server is away) only from errors up: the store reports outages itself (readiness, 503s).
+        // The password is never among them.
         var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .error)
         backgroundLogger[metadataKey: "database"] = "\(location.endpoint)"
         let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         let store = PostgresStore(location: location, client: client, pacing: pacing, deadlineSeconds: deadlineSeconds, logger: logger)
@@ -70,22 +80,39 @@ public final class PostgresStore: MessageStore {
         return store
     }
 
-    static func tls(for location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
+    /// Opens and closes one connection with the location's settings.
+    static func probe(_ location: PostgresLocation, timeoutSeconds: Double) async throws {
+        let tls: PostgresConnection.Configuration.TLS = switch location.sslMode {
+        case .disable: .disable
+        case .allow, .prefer: .prefer(try NIOSSLContext(configuration: tlsSettings(for: location)))
+        case .require, .verifyCA, .verifyFull: .require(try NIOSSLContext(configuration: tlsSettings(for: location)))
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .milliseconds(Int64(max(1, timeoutSeconds) * 1000))
+        var quiet = Logger(label: "switchboard.storage.probe")
+        quiet.logLevel = .critical
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet)
+        try await connection.close()
+    }
+
+    /// swift-nio-ssl's settings for the location's `sslmode`.
+    static func tlsSettings(for location: PostgresLocation) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch location.sslMode {
-        case .disable:
-            return .disable
-        case .allow, .prefer:
-            tls.certificateVerification = .none
-            return .prefer(tls)
-        case .require:
-            tls.certificateVerification = .none
-            return .require(tls)
-        case .verifyCA:
-            tls.certificateVerification = .noHostnameVerification
-            return .require(tls)
-        case .verifyFull:
-            return .require(tls)
+        case .disable, .allow, .prefer, .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: break
+        }
+        return tls
+    }
+
+    static func tls(for location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
+        switch location.sslMode {
+        case .disable: .disable
+        case .allow, .prefer: .prefer(try tlsSettings(for: location))
+        case .require, .verifyCA, .verifyFull: .require(try tlsSettings(for: location))
         }
     }
 
@@ -267,6 +294,40 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
             "cannot use PostgreSQL at \(endpoint) (database \(database)): \(reason)"
         case .unavailable(let endpoint):
             "PostgreSQL at \(endpoint) did not answer in time"
+        }
+    }
+}
+
+/// `LISTEN`/`NOTIFY` on the channel `switchboard_events`.
+extension PostgresStore: CrossInstanceNotifications {
+    static let notificationChannel = "switchboard_events"
+
+    public func notifyInstances(_ payload: String) async throws {
+        let logger = logger
+        try await read { connection in
+            try await connection.rows("SELECT pg_notify(\(Self.notificationChannel), \(payload))", logger)
+        }
+    }
+
+    public func listenToInstances(_ handle: @escaping @Sendable (String) async -> Void) async {
+        var delay = 0.25
+        while !Task.isCancelled {
+            do {
+                // One pooled connection held for listening, as long as it lives.
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.notificationChannel) { notifications in
+                        delay = 0.25
+                        for try await notification in notifications { await handle(notification.payload) }
+                    }
+                }
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.warning("listening to the other instances failed; listening again", metadata: [
+                    "database": "\(location.endpoint)", "error": "\(Self.describe(error))", "retry_in_seconds": "\(delay)",
+                ])
+            }
+            try? await Task.sleep(for: .seconds(delay))
+            delay = min(delay * 2, 5)
         }
     }
 }

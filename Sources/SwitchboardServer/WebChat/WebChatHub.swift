@@ -46,6 +46,15 @@ public actor WebChatHub: LocalChannelDelivery {
         return .sent(providerMessageId: item.messageId)
     }
 
+    /// A reply another instance sent (its outbox claimed it; the visitor's socket is here): pushed
+    /// as `deliver` pushes it, when the contact's visitor has a socket on this instance.
+    public func pushSentElsewhere(_ message: Message) async {
+        guard !sockets.isEmpty, let contact = try? await store.contact(id: message.contactId) else { return }
+        for channel in contact.channels where channel.channel == .webchat {
+            await push(.message(message), to: channel.address)
+        }
+    }
+
     /// Writes a frame to every open socket of the visitor; a socket that fails is dropped.
     func push(_ frame: GatewayFrame, to visitorId: String) async {
         guard let writers = sockets[visitorId], !writers.isEmpty else { return }
