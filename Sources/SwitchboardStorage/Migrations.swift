@@ -188,6 +188,29 @@ enum SwitchboardMigrations {
                 ALTER TABLE bot_deliveries ADD COLUMN claim_id TEXT;
                 """)
         }
+        migrator.registerMigration("v11-contact-search") { db in
+            // Contact search by part of the name, the phone or an attribute value, served by an FTS5
+            // index with the trigram tokenizer (substring matches, without case) instead of a scan
+            // of every contact. Kept by triggers; the activity updates of every message touch none
+            // of these columns, so ingest pays only when a contact is created or edited.
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE contact_search USING fts5(name, phone, attribute_values, tokenize = 'trigram');
+                INSERT INTO contact_search (rowid, name, phone, attribute_values)
+                    SELECT rowid, name, phone, (SELECT group_concat(value, ' ') FROM json_each(contacts.attributes)) FROM contacts;
+                CREATE TRIGGER contact_search_insert AFTER INSERT ON contacts BEGIN
+                    INSERT INTO contact_search (rowid, name, phone, attribute_values)
+                    VALUES (NEW.rowid, NEW.name, NEW.phone, (SELECT group_concat(value, ' ') FROM json_each(NEW.attributes)));
+                END;
+                CREATE TRIGGER contact_search_update AFTER UPDATE OF name, phone, attributes ON contacts BEGIN
+                    DELETE FROM contact_search WHERE rowid = OLD.rowid;
+                    INSERT INTO contact_search (rowid, name, phone, attribute_values)
+                    VALUES (NEW.rowid, NEW.name, NEW.phone, (SELECT group_concat(value, ' ') FROM json_each(NEW.attributes)));
+                END;
+                CREATE TRIGGER contact_search_delete AFTER DELETE ON contacts BEGIN
+                    DELETE FROM contact_search WHERE rowid = OLD.rowid;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -38,10 +38,20 @@ extension SQLiteStore {
                 _ = arguments.append(contentsOf: [after.activity, after.activity, after.id])
             }
             if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
-                let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                    .replacingOccurrences(of: "_", with: "\\_") + "%"
-                conditions.append("(name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\')")
-                _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+                if query.count >= 3 {
+                    // The trigram index (v11): the query as one FTS5 string is a substring match.
+                    conditions.append("rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ?)")
+                    _ = arguments.append(contentsOf: ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""])
+                } else {
+                    // Trigrams need three characters: shorter queries scan the index's text instead.
+                    let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                        .replacingOccurrences(of: "_", with: "\\_") + "%"
+                    conditions.append("""
+                        rowid IN (SELECT rowid FROM contact_search
+                                  WHERE name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attribute_values LIKE ? ESCAPE '\\')
+                        """)
+                    _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+                }
             }
             if let tag = filter.tag {
                 conditions.append("EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag = ?)")

@@ -176,6 +176,7 @@ struct WebChatAbuseTests {
         ) { inbound, outbound, _ in
             let messages = inbound.messages(maxSize: 1 << 20)
             let reader = Task {
+                defer { received.end() }
                 for try await message in messages {
                     if case .text(let text) = message { received.append(text) }
                 }
@@ -184,7 +185,12 @@ struct WebChatAbuseTests {
                 try? await outbound.write(.text(frame))
                 if pause > 0 { try await Task.sleep(nanoseconds: UInt64(pause * 1e9)) }
             }
-            try? await Task.sleep(nanoseconds: UInt64(listen * 1e9))
+            // Listen until the gateway closes the socket or `listen` seconds pass, whichever is first
+            // (a loaded machine may take longer than usual to answer; a close ends the wait).
+            let deadline = ContinuousClock.now + .milliseconds(Int(listen * 1000))
+            while !received.ended, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             try? await outbound.close(.normalClosure, reason: nil)
             _ = try? await reader.value
         }
@@ -234,7 +240,7 @@ struct WebChatAbuseTests {
             _ = try await WebSocketClient.connect(url: url, logger: Logger(label: "test.ws")) { inbound, outbound, _ in
                 try await outbound.write(.text(#"{"type":"typing"}"#))
                 try await eventually("the first socket is attached") { await env.gateway.webChat.connectionCount == 1 }
-                let second = try await exchange(env, token: visitor.token, frames: [], listen: 1)
+                let second = try await exchange(env, token: visitor.token, frames: [], listen: 10)
                 secondClose.withLock { $0 = second.close }
                 #expect(second.received.first.flatMap { ($0["error"] as? [String: Any])?["code"] as? String } == "too_many_sockets")
                 try await outbound.close(.normalClosure, reason: nil)
@@ -274,6 +280,10 @@ struct WebChatAbuseTests {
 /// Frames a test's socket reader collected.
 final class Received: Sendable {
     private let items = Mutex<[String]>([])
+    private let finished = Mutex(false)
+    /// The gateway closed the socket (or it failed): nothing more will come.
+    func end() { finished.withLock { $0 = true } }
+    var ended: Bool { finished.withLock { $0 } }
     func append(_ text: String) { items.withLock { $0.append(text) } }
     var texts: [String] { items.withLock { $0 } }
 }

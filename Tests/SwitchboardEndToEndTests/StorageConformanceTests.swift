@@ -295,6 +295,15 @@ struct StorageConformanceTests {
             #expect(try await ids(ContactFilter(query: "230002")) == [grace])
             #expect(try await ids(ContactFilter(query: "A-7731")) == [grace])
             #expect(try await ids(ContactFilter(query: "100%_")) == [])
+            // Without case, two characters (too short for trigrams), and kept current by edits.
+            #expect(try await ids(ContactFilter(query: "LOVE")) == [ada])
+            #expect(try await ids(ContactFilter(query: "Ad")) == [ada])
+            #expect(try await ids(ContactFilter(query: "order_id")) == [], "attribute names are not searched, values are")
+            _ = try await store.setAttribute(contactId: grace, name: "order_id", value: "B-1", at: now)
+            #expect(try await ids(ContactFilter(query: "A-7731")) == [])
+            _ = try await store.updateContact(id: ada, patch: ContactPatch(name: .some("Ada Byron")), at: now)
+            #expect(try await ids(ContactFilter(query: "lovelace")) == [])
+            #expect(try await ids(ContactFilter(query: "byron")) == [ada])
             #expect(try await ids(ContactFilter(tag: "vip")) == [psid])
             #expect(try await ids(ContactFilter(channel: .messenger)) == [psid])
         }
