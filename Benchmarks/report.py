@@ -4,6 +4,7 @@ import os
 import sys
 
 path, duration, connections, elapsed = sys.argv[1:5]
+backend = sys.argv[5] if len(sys.argv) > 5 else None
 results = {}
 apis = []
 for line in open(path):
@@ -40,6 +41,9 @@ outbound_rows = [line for line in open(path) if line.startswith("RESULT outbound
 for index, line in enumerate(outbound_rows):
     o = dict(w.split("=", 1) for w in line.split()[2:])
     label = "4. outbound relay alone: queued agent messages → libcurl → fake API" if index == 0 else "5b. mixed outbound: SMS, Messenger, RCS"
+    instances = int(o.get("instances", "1"))
+    if instances > 1:
+        label += f", {instances} instances draining one outbox"
     row(f"{label} ({o['channels']})", float(o["rate"]), "msg/s", "", "", "", float(o["rate"]) / ceiling,
         f"{o['delivered']}/{o['messages']} in {o['seconds']} s; {o['connections']} connections; {o['cpu_cores']} cores of CPU")
 mixed = results["mixed"]
@@ -52,6 +56,9 @@ scale = results["scale"]
 for api in apis:
     row(f"6. API at {int(scale['messages']):,} messages: {api['query']}", 0, "", api["p50_ms"], api["p99_ms"], api["max_ms"])
 
+if backend:
+    print(f"**{backend}**")
+    print()
 print(f"| benchmark | figure | p50 ms | p99 ms | max ms | ratio to ceiling | notes |")
 print("|---|---|---|---|---|---|---|")
 for line in rows:
@@ -59,6 +66,6 @@ for line in rows:
 print()
 print(f"Memory (RSS): {scale['rss_idle_empty_mib']} MiB idle on an empty database; {scale['rss_idle_loaded_mib']} MiB idle with "
       f"{int(scale['contacts']):,} contacts and {int(scale['messages']):,} messages ({scale['db_mib']} MiB file, stored at "
-      f"{float(scale['seed_rate']):,.0f} messages/s through the store); {scale['rss_after_api_mib']} MiB after the API queries; "
+      f"{float(scale['seed_rate']):,.0f} messages/s); {scale['rss_after_api_mib']} MiB after the API queries; "
       f"{results['ingest_rss']['mib']} MiB after the ingest runs.")
 print(f"Machine: {os.cpu_count()} cores; {duration} s per wrk run, {connections} connections, 2 wrk threads; whole run {elapsed} s.")

@@ -59,6 +59,15 @@ public struct PostgresLocation: Sendable, Equatable {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// The whole URL, password included, for handing to a child process's environment (never to a log).
+    public var connectionURL: String {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let user = username.addingPercentEncoding(withAllowedCharacters: allowed) ?? username
+        let secret = password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0) } ?? ""
+        let name = database.addingPercentEncoding(withAllowedCharacters: allowed) ?? database
+        return "postgres://\(user)\(secret)@\(endpoint)/\(name)?sslmode=\(sslMode.rawValue)"
+    }
+
     /// The URL without its password, for logs and errors.
     public var redacted: String {
         "postgres://\(username)@\(endpoint)/\(database)?sslmode=\(sslMode.rawValue)"

@@ -245,6 +245,19 @@ public final class PostgresStore: MessageStore {
         }
     }
 
+    /// Runs statements written by the project's own tools (the benchmarks' bulk seeding) in one
+    /// transaction, without a deadline; never SQL that holds outside input.
+    public func runMaintenanceSQL(_ statements: [String]) async throws {
+        let logger = logger
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                for statement in statements { _ = try await connection.rows(PostgresQuery(unsafeSQL: statement), logger) }
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
+    }
+
     // MARK: Secrets
 
     public func secret(named name: String, create: @escaping @Sendable () -> String) async throws -> String {

@@ -11,6 +11,7 @@ final class GatewayProcess {
     let client: CurlHTTPClient
 
     /// Starts `binary serve --config CONFIG` with `environment` added, and waits for `/healthz`.
+    /// `database` is a `SWITCHBOARD_DATABASE` value (`sqlite:PATH` or a postgres:// URL).
     init(binary: String, config: String, port: Int, database: String, environment: [String: String], log: String,
          client: CurlHTTPClient) async throws {
         process = Process()
@@ -18,7 +19,7 @@ final class GatewayProcess {
         process.arguments = ["serve", "--config", config]
         var env = ProcessInfo.processInfo.environment
         env["SWITCHBOARD_PORT"] = String(port)
-        env["SWITCHBOARD_DATABASE"] = "sqlite:" + database
+        env["SWITCHBOARD_DATABASE"] = database
         env["SWITCHBOARD_API_TOKEN"] = "bench"
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { env[key] = value }

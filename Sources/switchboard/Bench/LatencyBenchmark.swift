@@ -29,8 +29,9 @@ struct LatencyBenchmark: AsyncParsableCommand {
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         let simulator = try await BenchSimulator.start(port: options.simulatorPort, accounts: accounts)
+        let database = try await BenchDatabase(options, name: "latency")
         let gateway = try await GatewayProcess(
-            binary: options.binary, config: options.config, port: options.gatewayPort, database: options.work + "/latency.sqlite",
+            binary: options.binary, config: options.config, port: options.gatewayPort, database: database.setting,
             environment: simulator.gatewayEnvironment(bot: "echo"),
             log: options.work + "/latency-gateway.log", client: client)
         defer { gateway.stop() }

@@ -25,16 +25,21 @@ struct OutboundBenchmark: AsyncParsableCommand {
     @Option(help: "Channels, comma-separated (sms, messenger, rcs): contacts are spread over them.")
     var channels: String = "sms"
 
+    @Option(help: "Gateway processes draining the one outbox (several need --postgres).")
+    var instances: Int = 1
+
     func run() async throws {
         let configuration = try GatewayConfiguration.load(path: options.config, environment: [:])
         let channelList = channels.split(separator: ",").compactMap { SwitchboardCore.Channel(rawValue: String($0)) }
         guard !channelList.isEmpty else { throw ValidationError("--channels: sms, messenger and/or rcs") }
-        let database = options.work + "/outbound-\(channelList.map(\.rawValue).joined(separator: "-")).sqlite"
+        guard instances == 1 || options.postgres != nil else { throw ValidationError("--instances above 1 needs --postgres") }
+        let database = try await BenchDatabase(options, name: "outbound-\(channelList.map(\.rawValue).joined(separator: "-"))-\(instances)")
 
         // Queue everything before the gateway starts.
         let seedStart = monotonicSeconds()
         do {
-            let store = try SQLiteStore(path: database)
+            let store = try await database.open()
+            defer { Task { await store.close() } }
             let contactCount = contacts
             let recipients = try await withThrowingTaskGroup(of: (Int, String, String).self) { group in
                 for index in 0..<contactCount {
@@ -65,11 +70,14 @@ struct OutboundBenchmark: AsyncParsableCommand {
         defer { client.shutdown() }
         let simulator = try await BenchSimulator.start(port: options.simulatorPort, accounts: configuration.providerAccounts)
         let started = Date().timeIntervalSince1970
-        let gateway = try await GatewayProcess(
-            binary: options.binary, config: options.config, port: options.gatewayPort, database: database,
-            environment: simulator.gatewayEnvironment(bot: "none"),
-            log: options.work + "/outbound-gateway.log", client: client)
-        defer { gateway.stop() }
+        var gateways: [GatewayProcess] = []
+        defer { for gateway in gateways { gateway.stop() } }
+        for index in 0..<max(1, instances) {
+            gateways.append(try await GatewayProcess(
+                binary: options.binary, config: options.config, port: options.gatewayPort + index, database: database.setting,
+                environment: simulator.gatewayEnvironment(bot: "none"),
+                log: options.work + "/outbound-gateway-\(index).log", client: client))
+        }
         var next = 0
         var delivered = 0
         var first: Double?
@@ -83,13 +91,14 @@ struct OutboundBenchmark: AsyncParsableCommand {
             if let latest = items.last { last = latest.receivedAt.timeIntervalSince1970 }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
-        let cpu = gateway.cpuSeconds
+        let cpu = gateways.reduce(0) { $0 + $1.cpuSeconds }
         let wall = Date().timeIntervalSince1970 - started
         let connections = await simulator.simulator.connections.count()
         let seconds = last - (first ?? started)
         await simulator.stop()
-        print(String(format: "RESULT outbound channels=%@ messages=%d delivered=%d seconds=%.2f rate=%.0f connections=%d cpu_cores=%.2f seed_seconds=%.1f rss_mib=%.1f",
-                     channelList.map(\.rawValue).joined(separator: "+"), messages, delivered, seconds, Double(delivered) / max(seconds, 0.001),
-                     connections, cpu / wall, seedSeconds, Double(gateway.rssKiB) / 1024))
+        let rss = gateways.reduce(0) { $0 + $1.rssKiB }
+        print(String(format: "RESULT outbound channels=%@ instances=%d messages=%d delivered=%d seconds=%.2f rate=%.0f connections=%d cpu_cores=%.2f seed_seconds=%.1f rss_mib=%.1f",
+                     channelList.map(\.rawValue).joined(separator: "+"), gateways.count, messages, delivered, seconds,
+                     Double(delivered) / max(seconds, 0.001), connections, cpu / wall, seedSeconds, Double(rss) / 1024))
     }
 }

@@ -30,33 +30,41 @@ struct ScaleBenchmark: AsyncParsableCommand {
         let environment = ["SWITCHBOARD_BOT": "none"]
 
         // Idle on an empty database.
+        let emptyDatabase = try await BenchDatabase(options, name: "scale-empty")
         let empty = try await GatewayProcess(
-            binary: options.binary, config: options.config, port: options.gatewayPort, database: options.work + "/scale-empty.sqlite",
+            binary: options.binary, config: options.config, port: options.gatewayPort, database: emptyDatabase.setting,
             environment: environment, log: options.work + "/scale-empty.log", client: client)
         try await Task.sleep(nanoseconds: 2_000_000_000)
         let idleEmpty = empty.rssKiB
         empty.stop()
 
-        // Fill a database through the store: every contact writes `messagesPerContact` times, in turns.
-        let database = options.work + "/scale.sqlite"
+        // Fill a database: every contact writes `messagesPerContact` times, in turns. On SQLite
+        // through the store's own ingest; on PostgreSQL (where a million ingests over the network
+        // would take most of the run) in bulk, rows of the same shape.
+        let database = try await BenchDatabase(options, name: "scale")
         let total = contacts * messagesPerContact
         let seedStart = monotonicSeconds()
         do {
-            let store = try SQLiteStore(path: database)
-            let contactCount = contacts
-            try await concurrently(total, width: 256) { index in
-                let contact = index % contactCount
-                _ = try await store.ingest(
-                    InboundMessage(channel: .sms, senderAddress: "+1558" + String(format: "%07d", contact),
-                                   providerMessageId: "scale-\(index)", content: Content(text: "message \(index / contactCount) from contact \(contact)")),
-                    at: Date(), bot: nil, policy: InboundPolicy())
+            let store = try await database.open()
+            if let postgres = store as? PostgresStore {
+                try await postgres.runMaintenanceSQL(Self.bulkSeed(contacts: contacts, messagesPerContact: messagesPerContact))
+            } else {
+                let contactCount = contacts
+                try await concurrently(total, width: 256) { index in
+                    let contact = index % contactCount
+                    _ = try await store.ingest(
+                        InboundMessage(channel: .sms, senderAddress: "+1558" + String(format: "%07d", contact),
+                                       providerMessageId: "scale-\(index)", content: Content(text: "message \(index / contactCount) from contact \(contact)")),
+                        at: Date(), bot: nil, policy: InboundPolicy())
+                }
             }
+            await store.close()
         }
         let seedSeconds = monotonicSeconds() - seedStart
-        let databaseMiB = Double((try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0) / 1_048_576
+        let databaseMiB = database.mebibytes
 
         let gateway = try await GatewayProcess(
-            binary: options.binary, config: options.config, port: options.gatewayPort, database: database,
+            binary: options.binary, config: options.config, port: options.gatewayPort, database: database.setting,
             environment: environment, log: options.work + "/scale.log", client: client)
         defer { gateway.stop() }
         try await Task.sleep(nanoseconds: 2_000_000_000)
@@ -94,5 +102,37 @@ struct ScaleBenchmark: AsyncParsableCommand {
         print(String(format: "RESULT scale contacts=%d messages=%d seed_rate=%.0f db_mib=%.0f rss_idle_empty_mib=%.1f rss_idle_loaded_mib=%.1f rss_after_api_mib=%.1f",
                      contacts, total, Double(total) / seedSeconds, databaseMiB, Double(idleEmpty) / 1024, Double(idleLoaded) / 1024,
                      Double(gateway.rssKiB) / 1024))
+    }
+
+    /// PostgreSQL rows like `contacts` phones writing `messagesPerContact` times each in turns (the
+    /// same ids, phones, texts and order as the SQLite seeding), inserted in bulk.
+    static func bulkSeed(contacts: Int, messagesPerContact: Int) -> [String] {
+        let total = contacts * messagesPerContact
+        return [
+            """
+            INSERT INTO contacts (id, phone, bot_enabled, last_message_at, last_channel, created_at, updated_at)
+                SELECT 'ct_' || lpad(c::text, 26, '0'), '+1558' || lpad(c::text, 7, '0'), true,
+                       1700000000000 + (\(messagesPerContact - 1) * \(contacts) + c), 'sms', 1700000000000 + c, 1700000000000 + c
+                FROM generate_series(0, \(contacts - 1)) AS c
+            """,
+            """
+            INSERT INTO contact_channels (channel, address, contact_id, last_used_at)
+                SELECT 'sms', '+1558' || lpad(c::text, 7, '0'), 'ct_' || lpad(c::text, 26, '0'),
+                       1700000000000 + (\(messagesPerContact - 1) * \(contacts) + c)
+                FROM generate_series(0, \(contacts - 1)) AS c
+            """,
+            """
+            INSERT INTO messages (id, contact_id, channel, direction, author_kind, content, status, provider_message_id, created_at, updated_at)
+                SELECT 'msg_' || lpad(i::text, 26, '0'), 'ct_' || lpad((i % \(contacts))::text, 26, '0'), 'sms', 'inbound', 'contact',
+                       '{"text":"message ' || (i / \(contacts)) || ' from contact ' || (i % \(contacts)) || '"}', 'received', 'scale-' || i,
+                       1700000000000 + i, 1700000000000 + i
+                FROM generate_series(0, \(total - 1)) AS i
+            """,
+            """
+            INSERT INTO processed_provider_ids (channel, provider_message_id, message_id, received_at)
+                SELECT 'sms', 'scale-' || i, 'msg_' || lpad(i::text, 26, '0'), 1700000000000 + i FROM generate_series(0, \(total - 1)) AS i
+            """,
+            "ANALYZE",
+        ]
     }
 }
