@@ -211,6 +211,28 @@ enum SwitchboardMigrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v12-contact-search-in-batches") { db in
+            // v11's triggers wrote the FTS index in every ingest transaction that created a contact
+            // (a new FTS segment per commit): ingest fell by a quarter. Creating or editing a contact
+            // now only notes its rowid; `SQLiteStore.indexPendingContacts` indexes the noted rows in
+            // one transaction a second, and search reads the few noted rows directly meanwhile.
+            try db.execute(sql: """
+                CREATE TABLE contact_search_pending (contact_rowid INTEGER PRIMARY KEY);
+                DROP TRIGGER contact_search_insert;
+                DROP TRIGGER contact_search_update;
+                DROP TRIGGER contact_search_delete;
+                CREATE TRIGGER contact_search_insert AFTER INSERT ON contacts BEGIN
+                    INSERT OR IGNORE INTO contact_search_pending (contact_rowid) VALUES (NEW.rowid);
+                END;
+                CREATE TRIGGER contact_search_update AFTER UPDATE OF name, phone, attributes ON contacts BEGIN
+                    INSERT OR IGNORE INTO contact_search_pending (contact_rowid) VALUES (NEW.rowid);
+                END;
+                CREATE TRIGGER contact_search_delete AFTER DELETE ON contacts BEGIN
+                    DELETE FROM contact_search WHERE rowid = OLD.rowid;
+                    DELETE FROM contact_search_pending WHERE contact_rowid = OLD.rowid;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -38,20 +38,30 @@ extension SQLiteStore {
                 _ = arguments.append(contentsOf: [after.activity, after.activity, after.id])
             }
             if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
+                let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+                // Contacts created or edited since the last indexing (a second at most) are read
+                // directly; the others through the trigram index (v11), whose rows for them may be stale.
+                let indexed: String
                 if query.count >= 3 {
-                    // The trigram index (v11): the query as one FTS5 string is a substring match.
-                    conditions.append("rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ?)")
+                    // The query as one FTS5 string: a substring match, without case.
+                    indexed = "SELECT rowid FROM contact_search WHERE contact_search MATCH ?"
                     _ = arguments.append(contentsOf: ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""])
                 } else {
                     // Trigrams need three characters: shorter queries scan the index's text instead.
-                    let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                        .replacingOccurrences(of: "_", with: "\\_") + "%"
-                    conditions.append("""
-                        rowid IN (SELECT rowid FROM contact_search
-                                  WHERE name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attribute_values LIKE ? ESCAPE '\\')
-                        """)
+                    indexed = """
+                        SELECT rowid FROM contact_search
+                        WHERE name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attribute_values LIKE ? ESCAPE '\\'
+                        """
                     _ = arguments.append(contentsOf: [pattern, pattern, pattern])
                 }
+                conditions.append("""
+                    ((rowid IN (\(indexed)) AND rowid NOT IN (SELECT contact_rowid FROM contact_search_pending))
+                     OR rowid IN (SELECT c.rowid FROM contact_search_pending p JOIN contacts c ON c.rowid = p.contact_rowid
+                                  WHERE c.name LIKE ? ESCAPE '\\' OR c.phone LIKE ? ESCAPE '\\'
+                                     OR (SELECT group_concat(value, ' ') FROM json_each(c.attributes)) LIKE ? ESCAPE '\\'))
+                    """)
+                _ = arguments.append(contentsOf: [pattern, pattern, pattern])
             }
             if let tag = filter.tag {
                 conditions.append("EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag = ?)")

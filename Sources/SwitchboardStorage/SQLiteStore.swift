@@ -13,6 +13,9 @@ public final class SQLiteStore: MessageStore {
 
     let logger: Logger
 
+    /// Indexes contacts for search in the background (`indexPendingContacts`), once a second.
+    private let searchIndexer: Task<Void, Never>?
+
     /// Opens (creating if needed) the database file and applies pending migrations.
     public init(path: String, logger: Logger = Logger(label: "switchboard.storage")) throws {
         var configuration = Configuration()
@@ -21,10 +24,60 @@ public final class SQLiteStore: MessageStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        self.pool = try DatabasePool(path: path, configuration: configuration)
-        self.writer = GroupCommitWriter(writer: pool)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let writer = GroupCommitWriter(writer: pool)
+        self.pool = pool
+        self.writer = writer
         self.logger = logger
         try SwitchboardMigrations.migrator.migrate(pool)
+        self.searchIndexer = Task.detached(priority: .background) {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                do {
+                    _ = try await Self.indexPendingContacts(pool: pool, writer: writer)
+                } catch {
+                    logger.warning("contact search index not updated; trying again", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    deinit {
+        searchIndexer?.cancel()
+    }
+
+    /// Moves the contacts created or edited since the last call into the search index, in one
+    /// transaction (one FTS segment for all of them); returns how many. Searches are exact before
+    /// and after: they read the noted rows directly until they are indexed.
+    @discardableResult
+    public func indexPendingContacts() async throws -> Int {
+        try await Self.indexPendingContacts(pool: pool, writer: writer)
+    }
+
+    static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter) async throws -> Int {
+        // Usually nothing is pending: look before taking the writer.
+        guard try await pool.read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM contact_search_pending)") }) == true
+        else { return 0 }
+        // In chunks, so the writer (every ingest's commit waits on it) is never held long.
+        var total = 0
+        while true {
+            let count = try await writer.write { db in
+                try db.execute(sql: """
+                    CREATE TEMP TABLE IF NOT EXISTS contact_search_batch (contact_rowid INTEGER PRIMARY KEY);
+                    DELETE FROM contact_search_batch;
+                    INSERT INTO contact_search_batch SELECT contact_rowid FROM contact_search_pending ORDER BY contact_rowid LIMIT 5000;
+                    DELETE FROM contact_search WHERE rowid IN (SELECT contact_rowid FROM contact_search_batch);
+                    INSERT INTO contact_search (rowid, name, phone, attribute_values)
+                        SELECT c.rowid, c.name, c.phone, (SELECT group_concat(value, ' ') FROM json_each(c.attributes))
+                        FROM contact_search_batch b JOIN contacts c ON c.rowid = b.contact_rowid;
+                    DELETE FROM contact_search_pending WHERE contact_rowid IN (SELECT contact_rowid FROM contact_search_batch);
+                    """)
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_batch") ?? 0
+            }
+            total += count
+            if count < 5000 { return total }
+            await Task.yield()
+        }
     }
 
     /// Runs `work` in a shared (group-committed) transaction.
@@ -38,6 +91,7 @@ public final class SQLiteStore: MessageStore {
     }
 
     public func close() async {
+        searchIndexer?.cancel()
         try? pool.close()
     }
 

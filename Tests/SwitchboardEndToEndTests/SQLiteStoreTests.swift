@@ -18,6 +18,47 @@ struct SQLiteStoreTests {
         InboundMessage(channel: .sms, senderAddress: from, providerMessageId: id, content: Content(text: text))
     }
 
+    @Test("search finds contacts through the trigram index once indexed, and through the pending rows before; edits never show stale")
+    func searchIndexing() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            let now = Date()
+            var ids: [String] = []
+            for index in 0..<30 {
+                guard case .stored(let message, _, _) = try await store.ingest(inbound("SM\(index)", from: "+1555123\(String(format: "%04d", index))"), at: now, bot: nil)
+                else { Issue.record("not stored"); return }
+                ids.append(message.contactId)
+            }
+            _ = try await store.updateContact(id: ids[7], patch: ContactPatch(name: .some("Grace Hopper")), at: now)
+            func found(_ query: String) async throws -> [String] {
+                try await store.contacts(ContactFilter(query: query), limit: 50, cursor: nil).items.map(\.id)
+            }
+            func pending() async throws -> Int {
+                try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? -1 }
+            }
+            #expect(try await pending() == 30)
+            #expect(try await found("hopper") == [ids[7]])
+            #expect(try await store.indexPendingContacts() == 30)
+            #expect(try await pending() == 0)
+            // Indexed now: the trigram index answers.
+            #expect(try await found("hopper") == [ids[7]])
+            #expect(try await found("1230012") == [ids[12]])
+            #expect(try await found("Gr") == [ids[7]])
+            // An edit is pending again: the old name no longer matches, the new one does.
+            _ = try await store.updateContact(id: ids[7], patch: ContactPatch(name: .some("Ada King")), at: now)
+            #expect(try await pending() == 1)
+            #expect(try await found("hopper").isEmpty)
+            #expect(try await found("ada k") == [ids[7]])
+            #expect(try await store.indexPendingContacts() == 1)
+            #expect(try await found("hopper").isEmpty)
+            #expect(try await found("ada k") == [ids[7]])
+            // A merged-away contact leaves the index.
+            _ = try await store.mergeContact(ids[7], into: ids[8], at: now)
+            #expect(try await store.indexPendingContacts() == 1)
+            #expect(try await found("ada k") == [ids[8]])
+        }
+    }
+
     @Test("the file is in WAL mode with synchronous=FULL, and migrations are recorded")
     func durability() async throws {
         try await withDatabase { path in

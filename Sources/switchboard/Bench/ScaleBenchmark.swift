@@ -57,6 +57,8 @@ struct ScaleBenchmark: AsyncParsableCommand {
                                        providerMessageId: "scale-\(index)", content: Content(text: "message \(index / contactCount) from contact \(contact)")),
                         at: Date(), bot: nil, policy: InboundPolicy())
                 }
+                // Search indexing runs a second behind writes; measure the settled state.
+                if let sqlite = store as? SQLiteStore { try await sqlite.indexPendingContacts() }
             }
             await store.close()
         }
