@@ -1,3 +1,4 @@
+import Foundation
 /// How providers' reports move an outbound message (docs/outbound.md): forward only, `failed` is
 /// final, and a delivered message does not become failed. Pure, so every storage backend applies
 /// the same rules.
@@ -18,6 +19,18 @@ public enum StatusRules {
     public static func applying(_ report: Report, to status: MessageStatus, error: MessageError?) -> Report? {
         guard status.canMove(to: report.status) else { return nil }
         return Report(status: report.status, error: report.error ?? error)
+    }
+
+    /// `message` moved forward by a provider's report (status, error, update time), or nil when the
+    /// report would move it backwards: what each store writes back.
+    public static func applying(_ update: StatusUpdate, to message: Message, at now: Date) -> Message? {
+        guard let outcome = applying(Report(status: update.status, error: update.error), to: message.status, error: message.error)
+        else { return nil }
+        var moved = message
+        moved.status = outcome.status
+        moved.error = outcome.error
+        moved.updatedAt = now
+        return moved
     }
 
     /// Reports that arrived before the send's answer was recorded, applied in status order (they

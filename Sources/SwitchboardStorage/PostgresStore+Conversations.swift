@@ -21,11 +21,7 @@ extension PostgresStore {
 
     public func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
         let limit = max(1, min(limit, 200))
-        var after: ContactCursor?
-        if let cursor {
-            guard let decoded = ContactCursor(encoded: cursor) else { throw StoreError.invalidCursor(cursor) }
-            after = decoded
-        }
+        let after = try ContactCursor.parse(cursor)
         // Latest activity first, contacts without a message last; the cursor is the last row's
         // (activity, id), as on SQLite. The search is served by the trigram indexes (v11).
         var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts WHERE true"

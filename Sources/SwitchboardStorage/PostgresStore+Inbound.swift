@@ -192,7 +192,7 @@ extension PostgresStore {
                 WHERE channel = \(update.channel.rawValue) AND provider_message_id = \(update.providerMessageId) AND direction = 'outbound'
                 FOR UPDATE
                 """, logger).first,
-                var message = try Self.message(from: row)
+                let stored = try Self.message(from: row)
             else {
                 // Perhaps ours, with the send's answer not recorded yet: kept for recordDelivery.
                 try await connection.rows(
@@ -206,12 +206,7 @@ extension PostgresStore {
                     """, logger)
                 return nil
             }
-            guard let outcome = StatusRules.applying(
-                StatusRules.Report(status: update.status, error: update.error), to: message.status, error: message.error)
-            else { return nil }
-            message.status = outcome.status
-            message.error = outcome.error
-            message.updatedAt = Timestamp.date(millis: nowMillis)
+            guard let message = StatusRules.applying(update, to: stored, at: Timestamp.date(millis: nowMillis)) else { return nil }
             try await connection.rows("""
                 UPDATE messages SET status = \(message.status.rawValue), error_code = \(message.error?.code),
                     error_message = \(message.error?.message), updated_at = \(nowMillis)

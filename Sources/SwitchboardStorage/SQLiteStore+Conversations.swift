@@ -21,11 +21,7 @@ extension SQLiteStore {
 
     public func contacts(_ filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
         let limit = max(1, min(limit, 200))
-        var after: ContactCursor?
-        if let cursor {
-            guard let decoded = ContactCursor(encoded: cursor) else { throw StoreError.invalidCursor(cursor) }
-            after = decoded
-        }
+        let after = try ContactCursor.parse(cursor)
         let afterCursor = after
         return try await pool.read { db in
             // Latest activity first; contacts with no message yet come last. The cursor is the last
@@ -40,7 +36,7 @@ extension SQLiteStore {
             if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
                 let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                     .replacingOccurrences(of: "_", with: "\\_") + "%"
-                // Contacts created or edited since the last indexing (a second at most) are read
+                // Contacts created or edited since the last indexing (5 s at most) are read
                 // directly; the others through the trigram index (v11), whose rows for them may be stale.
                 let indexed: String
                 if query.count >= 3 {
@@ -51,15 +47,19 @@ extension SQLiteStore {
                     // Trigrams need three characters: shorter queries scan the index's text instead.
                     indexed = """
                         SELECT rowid FROM contact_search
-                        WHERE name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attribute_values LIKE ? ESCAPE '\\'
+                        WHERE (name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' OR attribute_values LIKE ? ESCAPE '\\')
                         """
                     _ = arguments.append(contentsOf: [pattern, pattern, pattern])
                 }
+                // One IN over a compound query, so SQLite drives from the matches; CROSS JOIN makes
+                // it read the (few) pending rows first rather than scan every contact.
                 conditions.append("""
-                    ((rowid IN (\(indexed)) AND rowid NOT IN (SELECT contact_rowid FROM contact_search_pending))
-                     OR rowid IN (SELECT c.rowid FROM contact_search_pending p JOIN contacts c ON c.rowid = p.contact_rowid
-                                  WHERE c.name LIKE ? ESCAPE '\\' OR c.phone LIKE ? ESCAPE '\\'
-                                     OR (SELECT group_concat(value, ' ') FROM json_each(c.attributes)) LIKE ? ESCAPE '\\'))
+                    rowid IN (
+                        \(indexed) AND rowid NOT IN (SELECT contact_rowid FROM contact_search_pending)
+                        UNION ALL
+                        SELECT c.rowid FROM contact_search_pending p CROSS JOIN contacts c ON c.rowid = p.contact_rowid
+                        WHERE c.name LIKE ? ESCAPE '\\' OR c.phone LIKE ? ESCAPE '\\'
+                           OR (SELECT group_concat(value, ' ') FROM json_each(c.attributes)) LIKE ? ESCAPE '\\')
                     """)
                 _ = arguments.append(contentsOf: [pattern, pattern, pattern])
             }

@@ -178,7 +178,7 @@ extension SQLiteStore {
                     SELECT * FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'outbound'
                     """),
                 arguments: [update.channel.rawValue, update.providerMessageId]),
-                var message = try Self.message(from: row)
+                let stored = try Self.message(from: row)
             else {
                 // Perhaps ours, with the send's answer not recorded yet: keep it for recordDelivery
                 // (a day at most; a provider id that never turns up is someone else's).
@@ -193,12 +193,7 @@ extension SQLiteStore {
                     ])
                 return nil
             }
-            guard let outcome = StatusRules.applying(
-                StatusRules.Report(status: update.status, error: update.error), to: message.status, error: message.error)
-            else { return nil }
-            message.status = outcome.status
-            message.error = outcome.error
-            message.updatedAt = Timestamp.date(millis: nowMillis)
+            guard let message = StatusRules.applying(update, to: stored, at: Timestamp.date(millis: nowMillis)) else { return nil }
             try db.cachedStatement(sql: """
                 UPDATE messages SET status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?
                 """).execute(arguments: [

@@ -33,8 +33,11 @@ public final class SQLiteStore: MessageStore {
         self.searchIndexer = Task.detached(priority: .background) {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
+                guard !Task.isCancelled else { return }
                 do {
                     _ = try await Self.indexPendingContacts(pool: pool, writer: writer)
+                } catch is CancellationError {
+                    return
                 } catch {
                     logger.warning("contact search index not updated; trying again", metadata: ["error": "\(error)"])
                 }
@@ -197,4 +200,11 @@ struct ContactCursor {
     }
 
     var encoded: String { "\(activity).\(id)" }
+
+    /// A request's cursor: nil for the first page; `StoreError.invalidCursor` for one no store handed out.
+    static func parse(_ cursor: String?) throws -> ContactCursor? {
+        guard let cursor else { return nil }
+        guard let decoded = ContactCursor(encoded: cursor) else { throw StoreError.invalidCursor(cursor) }
+        return decoded
+    }
 }

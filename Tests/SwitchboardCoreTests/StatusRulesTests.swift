@@ -1,3 +1,4 @@
+import Foundation
 import SwitchboardCore
 import Testing
 
@@ -14,6 +15,23 @@ struct StatusRulesTests {
         #expect(StatusRules.applying(.init(status: .failed, error: busy), to: .sent, error: nil) == .init(status: .failed, error: busy))
         // A report without an error keeps the one the message had.
         #expect(StatusRules.applying(.init(status: .read), to: .delivered, error: busy) == .init(status: .read, error: busy))
+    }
+
+    @Test("a provider's report applied to a stored message: moved with its update time, or nothing to write")
+    func reportOnMessage() {
+        let then = Date(timeIntervalSince1970: 1_700_000_000)
+        let now = then.addingTimeInterval(5)
+        let sent = Message(
+            id: "msg_1", contactId: "ct_1", channel: .sms, direction: .outbound, author: .init(kind: .bot), content: Content(text: "hi"),
+            status: .sent, providerMessageId: "SM1", createdAt: then, updatedAt: then)
+        let delivered = StatusRules.applying(StatusUpdate(channel: .sms, providerMessageId: "SM1", status: .delivered), to: sent, at: now)
+        #expect(delivered?.status == .delivered)
+        #expect(delivered?.updatedAt == now)
+        #expect(delivered?.id == sent.id)
+        let late = StatusRules.applying(StatusUpdate(channel: .sms, providerMessageId: "SM1", status: .sent), to: delivered ?? sent, at: now)
+        #expect(late == nil)
+        let failed = StatusRules.applying(StatusUpdate(channel: .sms, providerMessageId: "SM1", status: .failed, error: busy), to: sent, at: now)
+        #expect(failed?.error == busy)
     }
 
     @Test("early reports in any order end at the furthest the rules allow")
