@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from cluster import Cluster, CrossSender, postgres_url
-from harness import ECHO_PREFIX, REPO, Ledger, check_outcome, http, wait_for
+from harness import ECHO_PREFIX, REPO, Ledger, check_outcome, http, reply_text, wait_for
 
 
 @pytest.fixture
@@ -241,3 +241,55 @@ def test_a_web_chat_reply_sent_by_the_other_instance_reaches_the_visitor(cluster
             received.add(reply[len(ECHO_PREFIX):])
     visitor.drop()
     assert received == set(texts), f"missing replies: {set(texts) - received}"
+
+
+def test_pacing_holds_for_the_whole_deployment(clusters):
+    # SMS paced at 10/s with a burst of 5: two instances must not send 20/s between them. The
+    # bucket is a row in channel_pacing that each claim locks (docs/deployment.md).
+    cluster = clusters(count=2, outbox={"pacing": {"sms": {"perSecond": 10, "burst": 5}}, "pollIntervalSeconds": 0.1})
+    texts = [f"paced {index} {secrets.token_hex(2)}" for index in range(60)]
+    for index, text in enumerate(texts):
+        instance = cluster.instances[index % 2]
+        status, _ = instance.webhook(instance.twilio_sms(f"+1557{index:07d}", text, "SM" + secrets.token_hex(16)))
+        assert status == 200
+    replies = {ECHO_PREFIX + text for text in texts}
+
+    def sent():
+        return sorted(r["receivedAt"] for r in cluster.deployment.provider_requests()
+                      if r["provider"] == "twilio" and r["method"] == "POST" and reply_text(r) in replies)
+
+    times = wait_for(lambda: (lambda s: s if len(s) >= len(texts) else None)(sent()), 60, interval=0.5, message="every paced reply")
+    from datetime import datetime
+    stamps = [datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() for t in times]
+    span = stamps[-1] - stamps[0]
+    # 60 sends at 10/s after a burst of 5 take at least 5.5 s for the deployment; per-instance
+    # buckets would let two instances finish in about half that.
+    rate = (len(stamps) - 1) / span if span > 0 else float("inf")
+    busiest = max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
+    print(f"\npacing 10/s (burst 5) over two instances: {len(stamps)} sends in {span:.2f} s = {rate:.1f}/s; "
+          f"busiest second {busiest}")
+    assert span >= 5.0, f"{len(stamps)} sends in {span:.2f} s: faster than the deployment's 10/s"
+    assert busiest <= 5 + 10 + 1
+
+
+def test_no_log_carries_the_database_password(clusters, server_url):
+    import urllib.parse
+    password = urllib.parse.urlsplit(server_url).password
+    assert password
+    cluster = clusters(count=2, log_level="trace")
+    status, _ = cluster.instances[1].webhook(cluster.instances[1].messenger("9000000000002", "trace me", "m_" + secrets.token_hex(20)))
+    assert status == 200
+    assert cluster.instances[0].ready() == 200
+    cluster.deployment.api("/contacts?limit=5")
+    # A wrong password at startup fails in one line that names the server, not the password.
+    wrong = server_url.replace(f":{password}@", ":not-the-password@")
+    failed = subprocess.run([cluster.deployment.binary, "serve", "--config", str(cluster.deployment.config)],
+                            env={**cluster.deployment.env, "SWITCHBOARD_DATABASE": wrong, "SWITCHBOARD_PORT": "0", "LOG_LEVEL": "trace"},
+                            capture_output=True, text=True, timeout=60)
+    assert failed.returncode != 0
+    host_port = urllib.parse.urlsplit(server_url).netloc.split("@")[1]
+    assert f"cannot use PostgreSQL at {host_port}" in failed.stderr + failed.stdout
+    assert "password authentication failed" in failed.stderr + failed.stdout
+    for output in [failed.stdout, failed.stderr, *(path.read_text(errors="replace") for path in cluster.deployment.work.glob("*.log"))]:
+        assert password not in output
+        assert "not-the-password" not in output

@@ -94,7 +94,7 @@ class Cluster:
     """`count` instances on one fresh database, a simulator, and the deployment's API and checks
     (read through instance 0)."""
 
-    def __init__(self, work, server_url, count=2, outbox=None, gateway_config=None, binary=None):
+    def __init__(self, work, server_url, count=2, outbox=None, gateway_config=None, binary=None, log_level=None):
         self.server_url = server_url
         self.database_url = fresh_database(server_url)
         self.deployment = Deployment(
@@ -102,6 +102,8 @@ class Cluster:
             extra_env={"SWITCHBOARD_DATABASE": self.database_url, "SWITCHBOARD_DATABASE_POOL_SIZE": "8"})
         # One key for every instance, from the database: not configured.
         self.deployment.env.pop("SWITCHBOARD_WEBCHAT_SECRET", None)
+        if log_level:
+            self.deployment.env["LOG_LEVEL"] = log_level
         self.instances = [Instance(self, index) for index in range(count)]
         self.logs = {}
 
