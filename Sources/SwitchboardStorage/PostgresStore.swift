@@ -82,6 +82,15 @@ public final class PostgresStore: MessageStore {
 
     /// Opens and closes one connection with the location's settings.
     static func probe(_ location: PostgresLocation, timeoutSeconds: Double) async throws {
+        var quiet = Logger(label: "switchboard.storage.probe")
+        quiet.logLevel = .critical
+        let connection = try await PostgresConnection.connect(
+            configuration: try connectionConfiguration(location, timeoutSeconds: timeoutSeconds), id: 0, logger: quiet)
+        try await connection.close()
+    }
+
+    /// One connection's settings (outside the pool: the startup probe, the listener).
+    static func connectionConfiguration(_ location: PostgresLocation, timeoutSeconds: Double) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = switch location.sslMode {
         case .disable: .disable
         case .allow, .prefer: .prefer(try NIOSSLContext(configuration: tlsSettings(for: location)))
@@ -91,10 +100,7 @@ public final class PostgresStore: MessageStore {
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .milliseconds(Int64(max(1, timeoutSeconds) * 1000))
-        var quiet = Logger(label: "switchboard.storage.probe")
-        quiet.logLevel = .critical
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet)
-        try await connection.close()
+        return configuration
     }
 
     /// swift-nio-ssl's settings for the location's `sslmode`.
@@ -326,12 +332,20 @@ extension PostgresStore: CrossInstanceNotifications {
         var delay = 0.25
         while !Task.isCancelled {
             do {
-                // One pooled connection held for listening, as long as it lives.
-                try await client.withConnection { connection in
+                // A connection of its own, outside the pool: listening holds it for as long as it
+                // lives, and the pool's connections stay for queries (a pool of one still works).
+                var quiet = logger
+                quiet.logLevel = max(logger.logLevel, .error)
+                let connection = try await PostgresConnection.connect(
+                    configuration: try Self.connectionConfiguration(location, timeoutSeconds: deadlineSeconds), id: 1, logger: quiet)
+                defer { Task { try? await connection.close() } }
+                try await withTaskCancellationHandler {
                     try await connection.listen(on: Self.notificationChannel) { notifications in
                         delay = 0.25
                         for try await notification in notifications { await handle(notification.payload) }
                     }
+                } onCancel: {
+                    Task { try? await connection.close() }
                 }
             } catch {
                 guard !Task.isCancelled else { return }

@@ -94,12 +94,12 @@ class Cluster:
     """`count` instances on one fresh database, a simulator, and the deployment's API and checks
     (read through instance 0)."""
 
-    def __init__(self, work, server_url, count=2, outbox=None, gateway_config=None, binary=None, log_level=None):
+    def __init__(self, work, server_url, count=2, outbox=None, gateway_config=None, binary=None, log_level=None, pool_size=8):
         self.server_url = server_url
         self.database_url = fresh_database(server_url)
         self.deployment = Deployment(
             work, binary=binary, outbox=outbox, gateway_config={"database": self.database_url, **(gateway_config or {})},
-            extra_env={"SWITCHBOARD_DATABASE": self.database_url, "SWITCHBOARD_DATABASE_POOL_SIZE": "8"})
+            extra_env={"SWITCHBOARD_DATABASE": self.database_url, "SWITCHBOARD_DATABASE_POOL_SIZE": str(pool_size)})
         # One key for every instance, from the database: not configured.
         self.deployment.env.pop("SWITCHBOARD_WEBCHAT_SECRET", None)
         if log_level:
