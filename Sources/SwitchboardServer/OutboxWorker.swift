@@ -215,7 +215,7 @@ public final class OutboxWorker: Service, Sendable {
         var smsEnvelope = envelope
         smsEnvelope.rcsFeatures = nil
         do {
-            try await store.reroute(messageId: item.messageId, to: .sms, recipient: item.recipient, at: now())
+            try await store.reroute(messageId: item.messageId, claimId: item.claimId, to: .sms, recipient: item.recipient, at: now())
         } catch {
             return retryOrGiveUp(MessageError(code: "storage_unavailable", message: "\(error)"), retryAfter: nil, attempt: attempt)
         }

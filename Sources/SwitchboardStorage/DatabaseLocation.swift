@@ -85,6 +85,13 @@ public struct PostgresLocation: Sendable, Equatable {
     public init(parsing value: String) throws(DatabaseLocationError) {
         guard let schemeEnd = value.range(of: "://") else { throw DatabaseLocationError("a postgres URL starts with postgres://") }
         var rest = Substring(value[schemeEnd.upperBound...])
+        // The credentials first, up to the last '@': a password holding '/', '?' or ':' unencoded
+        // must neither split the URL elsewhere nor appear in an error message.
+        var userInfo: Substring?
+        if let at = rest.lastIndex(of: "@") {
+            userInfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+        }
         var query: Substring = ""
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
@@ -94,11 +101,6 @@ public struct PostgresLocation: Sendable, Equatable {
         if let slash = rest.firstIndex(of: "/") {
             path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
-        }
-        var userInfo: Substring?
-        if let at = rest.lastIndex(of: "@") {
-            userInfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
         }
         // rest is now host[:port], with an IPv6 host in brackets.
         var host: String

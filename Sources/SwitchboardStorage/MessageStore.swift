@@ -33,8 +33,9 @@ public protocol OutboxStore: Sendable {
     func nextOutboxDue() async throws -> Date?
     /// Queues an outbound message (an agent's or the API's) and returns it.
     func enqueueOutbound(contactId: String, channel: Channel, recipient: String, content: Content, author: Message.Author, at now: Date) async throws -> Message
-    /// Moves a queued message to another channel and recipient (RCS falling back to SMS).
-    func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws
+    /// Moves a queued message to another channel and recipient (RCS falling back to SMS), only
+    /// while `claimId` holds its outbox row (else `StoreError.leaseLost`).
+    func reroute(messageId: String, claimId: String, to channel: Channel, recipient: String, at now: Date) async throws
 }
 
 /// The conversations view: contacts, their trails and panels, tags.

@@ -187,6 +187,8 @@ extension PostgresStore {
         let nowMillis = Timestamp.millis(now)
         let logger = logger
         return try await transaction { connection in
+            // The same lock as recordDelivery's: the send's answer and this report never pass each other.
+            try await Self.lockProviderId(connection, update.providerMessageId, logger: logger)
             guard let row = try await connection.rows("""
                 SELECT \(unescaped: Self.messageColumns) FROM messages
                 WHERE channel = \(update.channel.rawValue) AND provider_message_id = \(update.providerMessageId) AND direction = 'outbound'

@@ -151,6 +151,11 @@ extension PostgresStore {
             """, logger)
     }
 
+    /// Serializes the recording of a provider message id with the reports about it, across instances.
+    static func lockProviderId(_ connection: PostgresConnection, _ providerMessageId: String, logger: Logger) async throws {
+        try await connection.rows("SELECT pg_advisory_xact_lock(hashtextextended(\("status:" + providerMessageId), 0))", logger)
+    }
+
     /// Applies the status callbacks that came before the provider message id was recorded.
     static func applyEarlyStatuses(
         _ connection: PostgresConnection, messageId: String, providerMessageId: String, at nowMillis: Int64, logger: Logger
@@ -194,6 +199,9 @@ extension PostgresStore {
             }
             switch result {
             case .sent(let providerMessageId):
+                // Taken by applyStatus too: a report for this id on another instance either commits
+                // its early status before this reads them, or waits and then finds the message.
+                try await Self.lockProviderId(connection, providerMessageId, logger: logger)
                 try await connection.rows("""
                     UPDATE messages SET provider_message_id = COALESCE(provider_message_id, \(providerMessageId)),
                         status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END, updated_at = \(nowMillis)
@@ -262,10 +270,16 @@ extension PostgresStore {
         }
     }
 
-    public func reroute(messageId: String, to channel: SwitchboardCore.Channel, recipient: String, at now: Date) async throws {
+    public func reroute(
+        messageId: String, claimId: String, to channel: SwitchboardCore.Channel, recipient: String, at now: Date
+    ) async throws {
         let nowMillis = Timestamp.millis(now)
         let logger = logger
         try await transaction { connection in
+            let owner = try await connection.rows(
+                "SELECT claim_id FROM outbox WHERE message_id = \(messageId) FOR UPDATE", logger
+            ).first?.value("claim_id", as: String?.self)
+            guard owner == claimId else { throw StoreError.leaseLost(messageId: messageId) }
             try await connection.rows(
                 "UPDATE messages SET channel = \(channel.rawValue), updated_at = \(nowMillis) WHERE id = \(messageId)", logger)
             try await connection.rows(

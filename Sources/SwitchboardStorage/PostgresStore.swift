@@ -180,6 +180,15 @@ public final class PostgresStore: MessageStore {
         }
     }
 
+    /// A transaction without a deadline (migrations, tools).
+    func untimedTransaction<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await work(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error
+        }
+    }
+
     /// Runs one read (or one statement) outside a transaction, with a deadline.
     func read<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = client
@@ -199,7 +208,9 @@ public final class PostgresStore: MessageStore {
     /// together migrate once (the others wait, then find nothing to do).
     public func migrate() async throws {
         let logger = logger
-        let applied: [String] = try await transaction { connection in
+        // No deadline: building an index on a large table, or waiting for another instance's
+        // migration, takes as long as it takes.
+        let applied: [String] = try await untimedTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger).collect()
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -255,12 +266,8 @@ public final class PostgresStore: MessageStore {
     /// transaction, without a deadline; never SQL that holds outside input.
     public func runMaintenanceSQL(_ statements: [String]) async throws {
         let logger = logger
-        do {
-            try await client.withTransaction(logger: logger) { connection in
-                for statement in statements { _ = try await connection.rows(PostgresQuery(unsafeSQL: statement), logger) }
-            }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        try await untimedTransaction { connection in
+            for statement in statements { _ = try await connection.rows(PostgresQuery(unsafeSQL: statement), logger) }
         }
     }
 

@@ -197,9 +197,12 @@ extension SQLiteStore {
         }
     }
 
-    public func reroute(messageId: String, to channel: Channel, recipient: String, at now: Date) async throws {
+    public func reroute(messageId: String, claimId: String, to channel: Channel, recipient: String, at now: Date) async throws {
         let nowMillis = Timestamp.millis(now)
         try await writer.write { db in
+            guard try String.fetchOne(
+                db.cachedStatement(sql: "SELECT claim_id FROM outbox WHERE message_id = ?"), arguments: [messageId]) == claimId
+            else { throw StoreError.leaseLost(messageId: messageId) }
             try db.execute(
                 sql: "UPDATE messages SET channel = ?, updated_at = ? WHERE id = ?", arguments: [channel.rawValue, nowMillis, messageId])
             try db.execute(
