@@ -128,6 +128,7 @@ def test_panel_edits_are_visible_through_the_api(page, gateway):
     panel.get_by_label("Attribute name").fill("plan")
     panel.get_by_label("Attribute value").fill("basic")
     panel.get_by_role("button", name="Add").click()
+    expect(panel.get_by_label("Value of plan")).to_have_value("basic")
     panel.get_by_label("Value of plan").fill("premium")
     # A live update while the agent types re-renders the panel but keeps the unsaved value.
     gateway.simulate("--channel", "sms", "--from", phone, "--text", "still there?")

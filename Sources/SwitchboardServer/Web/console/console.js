@@ -583,7 +583,10 @@ class Console {
     // Live updates re-render the panel: an attribute being edited keeps its typed value and focus.
     const attributes = Object.entries(contact.attributes ?? {}).sort(([a], [b]) => a.localeCompare(b));
     const edits = this.attributeEdits;
-    const focused = document.activeElement?.dataset?.attribute;
+    const active = document.activeElement;
+    const focused = active?.dataset?.attribute;
+    // The caret and selection survive the re-render too, so typing never lands mid-value.
+    const selection = focused ? [active.selectionStart, active.selectionEnd, active.selectionDirection] : null;
     $("attribute-list").replaceChildren(...(attributes.length ? attributes.map(([name, value]) => {
       const input = h("input", { value: edits.get(name) ?? value, "aria-label": `Value of ${name}`, "data-attribute": name });
       input.addEventListener("input", () => edits.set(name, input.value));
@@ -594,7 +597,13 @@ class Console {
         h("button", { type: "button", "aria-label": `Save ${name}`, onclick: save }, "Save"),
         h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}`, onclick: () => this.mutate(async (id) => { await this.api.deleteAttribute(id, name); edits.delete(name); }) }, "✕"));
     }) : [h("li", { class: "muted small" }, "None yet.")]));
-    if (focused) $("attribute-list").querySelector(`input[data-attribute="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) {
+      const input = $("attribute-list").querySelector(`input[data-attribute="${CSS.escape(focused)}"]`);
+      if (input) {
+        input.focus();
+        if (selection && selection[0] !== null) input.setSelectionRange(selection[0], selection[1], selection[2] ?? "none");
+      }
+    }
 
     $("channel-list").replaceChildren(...(contact.channels ?? []).map((entry) => {
       const inUse = entry.channel === contact.lastChannel;
