@@ -179,7 +179,7 @@ struct APIRoutes: Sendable {
                 let encoder = GatewayJSON.encoder()
                 // The stream ends when the gateway shuts down, so open consoles do not hold it up.
                 try await withGracefulShutdownHandler {
-                    for await event in stream {
+                    for await event in stream where event.isComplete {
                         let data = String(decoding: try encoder.encode(event), as: UTF8.self)
                         try await writer.write(ByteBuffer(string: "event: \(event.type.rawValue)\ndata: \(data)\n\n"))
                     }

@@ -14,12 +14,21 @@ public struct GatewayEvent: Encodable, Sendable {
     public var contact: Contact?
     /// Came from another instance (through `InstanceEventRelay`): not sent on again.
     public var relayed = false
+    /// The contact a `contact.changed` event is about, also when `contact` was not read (nobody but
+    /// the relay to the other instances listened, and it sends only the id).
+    public var contactId: String?
+    /// Whether event streams can show it: a reference-only contact change cannot.
+    public var isComplete: Bool { type != .contactChanged || contact != nil }
 
     enum CodingKeys: String, CodingKey { case type, message, contact }
 
     public static func created(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageCreated, message: message) }
     public static func status(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageStatus, message: message) }
-    public static func changed(_ contact: Contact) -> GatewayEvent { GatewayEvent(type: .contactChanged, contact: contact) }
+    public static func changed(_ contact: Contact) -> GatewayEvent {
+        GatewayEvent(type: .contactChanged, contact: contact, contactId: contact.id)
+    }
+    /// A contact change for the relay alone: the other instances read the contact themselves.
+    public static func changed(contactId: String) -> GatewayEvent { GatewayEvent(type: .contactChanged, contactId: contactId) }
 }
 
 /// Fans events out to the open event streams. Publishing with nobody listening costs nothing, and

@@ -72,9 +72,14 @@ public struct IngestPipeline: Sendable {
             if events.hasSubscribers {
                 events.publish(.created(message))
                 for reply in replies { events.publish(.created(reply)) }
-                var changed = contact
-                if changed == nil { changed = try? await store.contact(id: message.contactId) }
-                if let changed { events.publish(.changed(changed)) }
+                if let contact {
+                    events.publish(.changed(contact))
+                } else if events.hasStreams {
+                    if let changed = try? await store.contact(id: message.contactId) { events.publish(.changed(changed)) }
+                } else {
+                    // Only the relay listens: it needs the id, not a read of the contact.
+                    events.publish(.changed(contactId: message.contactId))
+                }
             }
             logger.debug("inbound message stored", metadata: [
                 "channel": "\(inbound.channel.rawValue)", "message_id": "\(message.id)",

@@ -69,7 +69,7 @@ public final class InstanceEventRelay: Service, Sendable {
     static func reference(to event: GatewayEvent) -> [String]? {
         switch event.type {
         case .messageCreated, .messageStatus: event.message.map { [event.type.rawValue, $0.id, $0.channel.rawValue] }
-        case .contactChanged: event.contact.map { [event.type.rawValue, $0.id] }
+        case .contactChanged: (event.contact?.id ?? event.contactId).map { [event.type.rawValue, $0] }
         }
     }
 

@@ -43,43 +43,6 @@ extension PostgresStore {
             """, logger)
     }
 
-    /// The contact that uses `address` on `channel`, created when new. Instances creating the same
-    /// person at once take turns on an advisory lock on the phone (SMS and RCS from one phone are
-    /// one person) or on the channel address, so one contact results.
-    static func findOrCreateContact(
-        _ connection: PostgresConnection, channel: SwitchboardCore.Channel, address: String, now: Int64, logger: Logger
-    ) async throws -> (id: String, created: Bool) {
-        let existing = "SELECT contact_id FROM contact_channels WHERE channel = "
-        if let id = try await connection.rows("\(unescaped: existing)\(channel.rawValue) AND address = \(address)", logger)
-            .first?.value("contact_id", as: String.self) {
-            return (id, false)
-        }
-        let isPhone = channel == .sms || channel == .rcs
-        let lockKey = isPhone ? "phone:\(address)" : "\(channel.rawValue):\(address)"
-        try await connection.rows("SELECT pg_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger)
-        // Another instance may have created it while this one waited for the lock.
-        if let id = try await connection.rows("\(unescaped: existing)\(channel.rawValue) AND address = \(address)", logger)
-            .first?.value("contact_id", as: String.self) {
-            return (id, false)
-        }
-        if isPhone, let samePhone = try await connection.rows(
-            "SELECT id FROM contacts WHERE phone = \(address) ORDER BY id LIMIT 1", logger).first?.value("id", as: String.self) {
-            try await connection.rows(
-                "INSERT INTO contact_channels (channel, address, contact_id) VALUES (\(channel.rawValue), \(address), \(samePhone))", logger)
-            return (samePhone, false)
-        }
-        let id = SortableID.make(prefix: SortableID.contactPrefix, now: Timestamp.date(millis: now))
-        let phone: String? = isPhone ? address : nil
-        try await connection.rows("""
-            INSERT INTO contacts (id, phone, bot_enabled, last_message_at, last_channel, created_at, updated_at)
-            VALUES (\(id), \(phone), true, \(now), \(channel.rawValue), \(now), \(now))
-            """, logger)
-        try await connection.rows("""
-            INSERT INTO contact_channels (channel, address, contact_id, last_used_at) VALUES (\(channel.rawValue), \(address), \(id), \(now))
-            """, logger)
-        return (id, true)
-    }
-
     /// Marks the contact's latest activity (in or out) and the channel address it used.
     static func touch(
         _ connection: PostgresConnection, contactId: String, channel: SwitchboardCore.Channel, address: String?, at now: Int64, logger: Logger

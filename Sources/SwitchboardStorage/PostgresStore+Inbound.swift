@@ -8,44 +8,40 @@ import SwitchboardCore
 extension PostgresStore {
     public func ingest(_ inbound: InboundMessage, at now: Date, bot: (any Bot)?, policy: InboundPolicy) async throws -> IngestResult {
         let nowMillis = Timestamp.millis(now)
-        let messageId = SortableID.make(prefix: SortableID.messagePrefix, now: now)
+        let record = InboundRecord(
+            inbound: inbound, messageId: SortableID.make(prefix: SortableID.messagePrefix, now: now),
+            newContactId: SortableID.make(prefix: SortableID.contactPrefix, now: now), now: nowMillis)
         let logger = logger
+        let text = inbound.content.text
+        // A bare number may answer the quick replies of the latest outbound SMS (NumberedChoice).
+        let mayBeChoice = inbound.channel == .sms && inbound.content.postback == nil
+            && text.map { Int($0.trimmingWhitespace()) != nil } == true
+        let mayBeKeyword = inbound.channel == .sms && OptOutKeyword.classify(text) != nil
+        let localBot = bot != nil && !policy.remoteBot
+
+        // Most messages need no decision that reads the database: one statement, one round trip.
+        if !mayBeChoice, !mayBeKeyword, !localBot {
+            let stored = try await read { connection in
+                try await Self.recordInbound(connection, record, remoteBot: policy.remoteBot, lastOutboundSMS: false, logger: logger)
+            }
+            if stored.duplicate { return .duplicate(messageId: stored.messageId) }
+            return .stored(message: record.message(contactId: stored.contactId, content: inbound.content), contact: nil, replies: [])
+        }
+
         return try await transaction { connection in
-            // The primary key makes a retry that reaches the other instance wait for this commit,
-            // then find the row.
-            let claimed = try await connection.rows("""
-                INSERT INTO processed_provider_ids (channel, provider_message_id, message_id, received_at)
-                VALUES (\(inbound.channel.rawValue), \(inbound.providerMessageId), \(messageId), \(nowMillis))
-                ON CONFLICT DO NOTHING RETURNING message_id
-                """, logger)
-            if claimed.isEmpty {
-                let first = try await connection.rows("""
-                    SELECT message_id FROM processed_provider_ids
-                    WHERE channel = \(inbound.channel.rawValue) AND provider_message_id = \(inbound.providerMessageId)
-                    """, logger).first?.value("message_id", as: String.self)
-                return .duplicate(messageId: first ?? messageId)
-            }
-            let (contactId, created) = try await Self.findOrCreateContact(
-                connection, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis, logger: logger)
+            let stored = try await Self.recordInbound(connection, record, remoteBot: false, lastOutboundSMS: mayBeChoice, logger: logger)
+            if stored.duplicate { return .duplicate(messageId: stored.messageId) }
+            let contactId = stored.contactId
             var content = inbound.content
-            if inbound.channel == .sms, !created, content.postback == nil,
-               let choice = try await Self.numberedChoice(connection, contactId: contactId, text: content.text, logger: logger) {
+            if let text, let json = stored.lastOutboundSMS,
+               let choice = NumberedChoice.postback(for: text, among: try Self.decodeContent(json).quickReplies) {
                 content.postback = choice
+                try await connection.rows("UPDATE messages SET content = \(try Self.encode(content)) WHERE id = \(record.messageId)", logger)
             }
-            let message = Message(
-                id: messageId, contactId: contactId, channel: inbound.channel, direction: .inbound,
-                author: .init(kind: .contact), content: content, status: .received,
-                providerMessageId: inbound.providerMessageId, createdAt: Timestamp.date(millis: nowMillis),
-                updatedAt: Timestamp.date(millis: nowMillis))
-            try await Self.insert(message, connection: connection, logger: logger)
-            if !created {
-                try await Self.touch(
-                    connection, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis, logger: logger)
-            }
-            try await Self.recordChannelFacts(connection, inbound: inbound, at: nowMillis, logger: logger)
+            let message = record.message(contactId: contactId, content: content)
 
             var replies: [Message] = []
-            if inbound.channel == .sms, OptOutKeyword.classify(content.text) != nil {
+            if mayBeKeyword {
                 let subscribed = try await Self.isSubscribed(connection, contactId: contactId, channel: .sms, logger: logger)
                 if case .handled(let setSubscribed, let text) = KeywordDecision.decide(
                     channel: inbound.channel, text: content.text, subscribed: subscribed, policy: policy) {
@@ -146,40 +142,6 @@ extension PostgresStore {
                     createdAt: stamp, updatedAt: stamp)
                 try await insert(note, connection: connection, logger: logger)
             }
-        }
-    }
-
-    /// The quick reply that a bare number answers, from the latest outbound SMS to the contact.
-    static func numberedChoice(
-        _ connection: PostgresConnection, contactId: String, text: String?, logger: Logger
-    ) async throws -> Content.Postback? {
-        guard let text, Int(text.trimmingWhitespace()) != nil,
-              let json = try await connection.rows("""
-                SELECT content FROM messages WHERE contact_id = \(contactId) AND channel = 'sms' AND direction = 'outbound'
-                ORDER BY id DESC LIMIT 1
-                """, logger).first?.value("content", as: String.self)
-        else { return nil }
-        return NumberedChoice.postback(for: text, among: try decodeContent(json).quickReplies)
-    }
-
-    /// Messenger's 24-hour window and the proof of RCS capability, as on SQLite.
-    static func recordChannelFacts(_ connection: PostgresConnection, inbound: InboundMessage, at now: Int64, logger: Logger) async throws {
-        switch inbound.channel {
-        case .messenger:
-            let sent = min(inbound.sentAt.map(Timestamp.millis) ?? now, now)
-            try await connection.rows("""
-                UPDATE contact_channels SET page_id = COALESCE(\(inbound.recipientAddress), page_id),
-                    window_open_until = GREATEST(COALESCE(window_open_until, 0), \(sent + 24 * 3_600_000))
-                WHERE channel = 'messenger' AND address = \(inbound.senderAddress)
-                """, logger)
-        case .rcs:
-            try await connection.rows("""
-                INSERT INTO rcs_capabilities (phone, capable, features, checked_at, source) VALUES (\(inbound.senderAddress), true, '[]', \(now), 'inbound')
-                ON CONFLICT (phone) DO UPDATE SET capable = true, checked_at = excluded.checked_at,
-                    source = CASE WHEN rcs_capabilities.capable THEN rcs_capabilities.source ELSE 'inbound' END
-                """, logger)
-        case .sms, .webchat:
-            break
         }
     }
 

@@ -16,12 +16,20 @@ extension PostgresStore {
         let message = Message(
             id: SortableID.make(prefix: SortableID.messagePrefix, now: now), contactId: contactId, channel: channel,
             direction: .outbound, author: author, content: content, status: .queued, createdAt: stamp, updatedAt: stamp)
-        try await insert(message, connection: connection, logger: logger)
+        // The message, its outbox row and the contact's activity in one statement (one round trip);
+        // the outbox row's foreign key is checked at the statement's end, after the message's insert.
         try await connection.rows("""
-            INSERT INTO outbox (message_id, channel, recipient, attempts, next_attempt_at)
-            VALUES (\(message.id), \(channel.rawValue), \(recipient), 0, \(nowMillis))
+            WITH stored AS (
+                INSERT INTO messages (id, contact_id, channel, direction, author_kind, author_name, content, status,
+                                      created_at, updated_at)
+                VALUES (\(message.id), \(contactId), \(channel.rawValue), 'outbound', \(author.kind.rawValue), \(author.name),
+                        \(try encode(content)), 'queued', \(nowMillis), \(nowMillis))),
+            queued AS (
+                INSERT INTO outbox (message_id, channel, recipient, attempts, next_attempt_at)
+                VALUES (\(message.id), \(channel.rawValue), \(recipient), 0, \(nowMillis)))
+            UPDATE contacts SET last_message_at = \(nowMillis), last_channel = \(channel.rawValue), updated_at = \(nowMillis)
+            WHERE id = \(contactId)
             """, logger)
-        try await touch(connection, contactId: contactId, channel: channel, address: nil, at: nowMillis, logger: logger)
         return message
     }
 
@@ -189,6 +197,22 @@ extension PostgresStore {
     ) async throws -> Message? {
         let nowMillis = Timestamp.millis(now)
         let logger = logger
+        if case .sent(let providerMessageId) = result {
+            // The common outcome in one round trip (migration v15), unless status reports came first.
+            let (outcome, message) = try await read { connection -> (String, Message?) in
+                let answer = try await connection.rows(
+                    "SELECT switchboard_record_sent(\(messageId), \(claimId), \(providerMessageId), \(nowMillis)) AS outcome", logger)
+                let outcome = try answer.first?.value("outcome", as: String.self) ?? ""
+                guard outcome == "recorded", returning else { return (outcome, nil) }
+                return (outcome, try await Self.message(connection, id: messageId, logger: logger))
+            }
+            switch outcome {
+            case "lease_lost": throw StoreError.leaseLost(messageId: messageId)
+            case "recorded": return message
+            case "early": break // applied below, in one transaction with the recording
+            default: throw PostgresStoreError.unexpectedAnswer("switchboard_record_sent answered \(outcome)")
+            }
+        }
         return try await transaction { connection in
             // The outbox row, locked: only the claim that holds it may record an outcome.
             if let claimId {

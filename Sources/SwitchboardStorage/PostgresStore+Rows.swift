@@ -60,69 +60,68 @@ extension PostgresStore {
         try await loadContacts(connection, ids: [id], logger: logger).first
     }
 
-    /// Contacts with everything the panel shows, in the order of `ids` (missing ones left out):
-    /// five queries for the whole page rather than five per contact.
+    /// Contacts with everything the panel shows, in the order of `ids` (missing ones left out): one
+    /// query for the whole page, the channels, subscriptions and tags aggregated as JSON per contact.
     static func loadContacts(_ connection: PostgresConnection, ids: [String], logger: Logger) async throws -> [Contact] {
         guard !ids.isEmpty else { return [] }
         var contacts: [String: Contact] = [:]
-        var phones: [String: String] = [:]
+        let decoder = JSONDecoder()
         for row in try await connection.rows("""
-            SELECT id, name, photo_url, phone, bot_enabled, last_message_at, last_channel, attributes::text AS attributes
-            FROM contacts WHERE id = ANY(\(ids))
+            SELECT c.id, c.name, c.photo_url, c.phone, c.bot_enabled, c.last_message_at, c.last_channel,
+                   c.attributes::text AS attributes,
+                   (SELECT COALESCE(json_agg(json_build_object(
+                                'channel', cc.channel, 'address', cc.address, 'lastUsedAt', cc.last_used_at,
+                                'pageId', cc.page_id, 'windowOpenUntil', cc.window_open_until)
+                            ORDER BY cc.last_used_at DESC NULLS LAST, cc.channel), '[]')::text
+                      FROM contact_channels cc WHERE cc.contact_id = c.id) AS channels,
+                   (SELECT COALESCE(json_object_agg(s.channel, s.subscribed), '{}')::text
+                      FROM subscriptions s WHERE s.contact_id = c.id) AS subscriptions,
+                   (SELECT COALESCE(json_agg(t.tag ORDER BY lower(t.tag), t.tag), '[]')::text
+                      FROM contact_tags t WHERE t.contact_id = c.id) AS tags,
+                   r.capable AS rcs_capable, r.features AS rcs_features, r.checked_at AS rcs_checked_at
+            FROM contacts c LEFT JOIN rcs_capabilities r ON r.phone = c.phone
+            WHERE c.id = ANY(\(ids))
             """, logger) {
             let id: String = try row.value("id")
-            let attributesJSON: String = try row.value("attributes")
-            let phone = try row.value("phone", as: String?.self)
-            if let phone { phones[id] = phone }
-            contacts[id] = Contact(
+            let json = { (column: String) throws -> Data in Data(try row.value(column, as: String.self).utf8) }
+            var contact = Contact(
                 id: id, name: try row.value("name", as: String?.self), photoUrl: try row.value("photo_url", as: String?.self),
-                phone: phone, botEnabled: try row.value("bot_enabled"),
+                phone: try row.value("phone", as: String?.self), botEnabled: try row.value("bot_enabled"),
                 lastMessageAt: try row.value("last_message_at", as: Int64?.self).map(Timestamp.date(millis:)),
                 lastChannel: try row.value("last_channel", as: String?.self).flatMap(SwitchboardCore.Channel.init(rawValue:)), channels: [],
                 subscriptions: [:], rcs: nil, facebook: nil,
-                attributes: (try? JSONDecoder().decode([String: String].self, from: Data(attributesJSON.utf8))) ?? [:], tags: [])
-        }
-        guard !contacts.isEmpty else { return [] }
-        let found = Array(contacts.keys)
-        // Most recently used first; a Messenger channel also gives the Facebook panel (its latest).
-        for row in try await connection.rows("""
-            SELECT contact_id, channel, address, last_used_at, page_id, window_open_until FROM contact_channels
-            WHERE contact_id = ANY(\(found)) ORDER BY contact_id, last_used_at DESC NULLS LAST, channel
-            """, logger) {
-            let id: String = try row.value("contact_id")
-            guard let channel = SwitchboardCore.Channel(rawValue: try row.value("channel", as: String.self)) else { continue }
-            let address: String = try row.value("address")
-            contacts[id]?.channels.append(.init(
-                channel: channel, address: address,
-                lastUsedAt: try row.value("last_used_at", as: Int64?.self).map(Timestamp.date(millis:))))
-            contacts[id]?.subscriptions[channel.rawValue] = true
-            if channel == .messenger, contacts[id]?.facebook == nil {
-                contacts[id]?.facebook = .init(
-                    psid: address, pageId: try row.value("page_id", as: String?.self),
-                    windowOpenUntil: try row.value("window_open_until", as: Int64?.self).map(Timestamp.date(millis:)))
+                attributes: (try? decoder.decode([String: String].self, from: try json("attributes"))) ?? [:],
+                tags: try decoder.decode([String].self, from: try json("tags")))
+            // Most recently used first; a Messenger channel also gives the Facebook panel (its latest).
+            for entry in try decoder.decode([ChannelRow].self, from: try json("channels")) {
+                guard let channel = SwitchboardCore.Channel(rawValue: entry.channel) else { continue }
+                contact.channels.append(.init(channel: channel, address: entry.address, lastUsedAt: entry.lastUsedAt.map(Timestamp.date(millis:))))
+                contact.subscriptions[channel.rawValue] = true
+                if channel == .messenger, contact.facebook == nil {
+                    contact.facebook = .init(
+                        psid: entry.address, pageId: entry.pageId, windowOpenUntil: entry.windowOpenUntil.map(Timestamp.date(millis:)))
+                }
             }
-        }
-        for row in try await connection.rows(
-            "SELECT contact_id, channel, subscribed FROM subscriptions WHERE contact_id = ANY(\(found))", logger) {
-            contacts[try row.value("contact_id", as: String.self)]?.subscriptions[try row.value("channel", as: String.self)] =
-                try row.value("subscribed", as: Bool.self)
-        }
-        if !phones.isEmpty {
-            var byPhone: [String: Contact.RCSInfo] = [:]
-            for row in try await connection.rows(
-                "SELECT phone, capable, features, checked_at FROM rcs_capabilities WHERE phone = ANY(\(Array(Set(phones.values))))", logger) {
-                let featuresJSON: String = try row.value("features")
-                byPhone[try row.value("phone")] = .init(
-                    capable: try row.value("capable"),
-                    features: (try? JSONDecoder().decode([String].self, from: Data(featuresJSON.utf8))) ?? [],
-                    checkedAt: Timestamp.date(millis: try row.value("checked_at")))
+            for (channel, subscribed) in try decoder.decode([String: Bool].self, from: try json("subscriptions")) {
+                contact.subscriptions[channel] = subscribed
             }
-            for (id, phone) in phones { contacts[id]?.rcs = byPhone[phone] }
-        }
-        for row in try await connection.rows(
-            "SELECT contact_id, tag FROM contact_tags WHERE contact_id = ANY(\(found)) ORDER BY lower(tag), tag", logger) {
-            contacts[try row.value("contact_id", as: String.self)]?.tags.append(try row.value("tag"))
+            if contact.phone != nil, let capable = try row.value("rcs_capable", as: Bool?.self) {
+                contact.rcs = .init(
+                    capable: capable,
+                    features: (try row.value("rcs_features", as: String?.self)).flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) } ?? [],
+                    checkedAt: try row.value("rcs_checked_at", as: Int64?.self).map(Timestamp.date(millis:)))
+            }
+            contacts[id] = contact
         }
         return ids.compactMap { contacts[$0] }
+    }
+
+    /// One `contact_channels` row as `loadContacts` aggregates it.
+    private struct ChannelRow: Decodable {
+        var channel: String
+        var address: String
+        var lastUsedAt: Int64?
+        var pageId: String?
+        var windowOpenUntil: Int64?
     }
 }

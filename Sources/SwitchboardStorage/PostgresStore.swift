@@ -313,6 +313,8 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case unreachable(endpoint: String, database: String, reason: String)
     /// While running: the database did not answer in time.
     case unavailable(endpoint: String)
+    /// The database answered something the schema rules out (a function without its row).
+    case unexpectedAnswer(String)
 
     public var description: String {
         switch self {
@@ -320,6 +322,8 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
             "cannot use PostgreSQL at \(endpoint) (database \(database)): \(reason)"
         case .unavailable(let endpoint):
             "PostgreSQL at \(endpoint) did not answer in time"
+        case .unexpectedAnswer(let what):
+            "unexpected answer from PostgreSQL: \(what)"
         }
     }
 }
