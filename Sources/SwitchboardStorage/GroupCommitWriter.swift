@@ -20,6 +20,8 @@ public final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [Job] = []
         var draining = false
+        /// When the last write that counts as activity was asked for.
+        var lastActivity = ContinuousClock.now
     }
 
     private let writer: any DatabaseWriter
@@ -32,9 +34,21 @@ public final class GroupCommitWriter: Sendable {
         self.maxBatch = maxBatch
     }
 
+    /// How long no write that counts as activity was asked for and none is running: zero while
+    /// busy. Background upkeep (search indexing) waits for a quiet moment so as not to hold up
+    /// the commits that acknowledge webhooks.
+    public var quietFor: Duration {
+        state.withLock { state in
+            state.draining || !state.pending.isEmpty ? .zero : ContinuousClock.now - state.lastActivity
+        }
+    }
+
     /// Runs `work` inside a transaction shared with other callers and returns its result once that
-    /// transaction has committed.
-    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// transaction has committed. `isActivity: false` marks background upkeep, which does not reset
+    /// `quietFor`.
+    public func write<T: Sendable>(
+        isActivity: Bool = true, _ work: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job(
                 run: { db in
@@ -44,6 +58,7 @@ public final class GroupCommitWriter: Sendable {
                 fail: { error in continuation.resume(throwing: error) })
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append(job)
+                if isActivity { state.lastActivity = .now }
                 if state.draining { return false }
                 state.draining = true
                 return true

@@ -13,11 +13,13 @@ public final class SQLiteStore: MessageStore {
 
     let logger: Logger
 
-    /// Indexes contacts for search in the background (`indexPendingContacts`), once a second.
+    /// Indexes contacts for search in the background (`indexPendingContacts`) when the writer is quiet.
     private let searchIndexer: Task<Void, Never>?
 
-    /// Opens (creating if needed) the database file and applies pending migrations.
-    public init(path: String, logger: Logger = Logger(label: "switchboard.storage")) throws {
+    /// Opens (creating if needed) the database file and applies pending migrations. Without
+    /// `indexesSearchInBackground`, contacts reach the search index only through
+    /// `indexPendingContacts()` (searches are exact either way).
+    public init(path: String, indexesSearchInBackground: Bool = true, logger: Logger = Logger(label: "switchboard.storage")) throws {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(5)
@@ -30,12 +32,12 @@ public final class SQLiteStore: MessageStore {
         self.writer = writer
         self.logger = logger
         try SwitchboardMigrations.migrator.migrate(pool)
-        self.searchIndexer = Task.detached(priority: .background) {
+        self.searchIndexer = !indexesSearchInBackground ? nil : Task.detached(priority: .background) {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
+                try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled else { return }
                 do {
-                    _ = try await Self.indexPendingContacts(pool: pool, writer: writer)
+                    _ = try await Self.indexPendingContacts(pool: pool, writer: writer, onlyWhenQuiet: true)
                 } catch is CancellationError {
                     return
                 } catch {
@@ -49,26 +51,35 @@ public final class SQLiteStore: MessageStore {
         searchIndexer?.cancel()
     }
 
-    /// Moves the contacts created or edited since the last call into the search index, in one
-    /// transaction (one FTS segment for all of them); returns how many. Searches are exact before
-    /// and after: they read the noted rows directly until they are indexed.
+    /// Moves the contacts created or edited since the last call into the search index, in chunks;
+    /// returns how many. Searches are exact before and after: they read the noted rows directly
+    /// until they are indexed.
     @discardableResult
     public func indexPendingContacts() async throws -> Int {
-        try await Self.indexPendingContacts(pool: pool, writer: writer)
+        try await Self.indexPendingContacts(pool: pool, writer: writer, onlyWhenQuiet: false)
     }
 
-    static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter) async throws -> Int {
-        // Usually nothing is pending: look before taking the writer.
-        guard try await pool.read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM contact_search_pending)") }) == true
-        else { return 0 }
-        // In chunks, so the writer (every ingest's commit waits on it) is never held long.
+    /// Contacts noted but not indexed beyond which indexing goes ahead even while webhooks keep
+    /// the writer busy: searches read the noted rows directly, and this bounds that scan.
+    static let searchBacklogLimit = 50_000
+    /// Contacts indexed per transaction: short enough (a few milliseconds) that commits queued
+    /// behind it barely wait.
+    static let searchChunk = 2_000
+
+    /// With `onlyWhenQuiet`, a chunk is indexed only after the writer has had nothing to do for
+    /// half a second, or while the backlog exceeds `searchBacklogLimit`: a burst of webhooks is
+    /// acknowledged first and indexed in the pause after it.
+    static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter, onlyWhenQuiet: Bool) async throws -> Int {
         var total = 0
         while true {
-            let count = try await writer.write { db in
+            let backlog = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? 0 }
+            if backlog == 0 { return total }
+            if onlyWhenQuiet, backlog <= searchBacklogLimit, writer.quietFor < .milliseconds(500) { return total }
+            let count = try await writer.write(isActivity: false) { db in
                 try db.execute(sql: """
                     CREATE TEMP TABLE IF NOT EXISTS contact_search_batch (contact_rowid INTEGER PRIMARY KEY);
                     DELETE FROM contact_search_batch;
-                    INSERT INTO contact_search_batch SELECT contact_rowid FROM contact_search_pending ORDER BY contact_rowid LIMIT 5000;
+                    INSERT INTO contact_search_batch SELECT contact_rowid FROM contact_search_pending ORDER BY contact_rowid LIMIT \(searchChunk);
                     DELETE FROM contact_search WHERE rowid IN (SELECT contact_rowid FROM contact_search_batch);
                     INSERT INTO contact_search (rowid, name, phone, attribute_values)
                         SELECT c.rowid, c.name, c.phone, (SELECT group_concat(value, ' ') FROM json_each(c.attributes))
@@ -78,7 +89,7 @@ public final class SQLiteStore: MessageStore {
                 return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_batch") ?? 0
             }
             total += count
-            if count < 5000 { return total }
+            if count == 0 { return total }
             await Task.yield()
         }
     }

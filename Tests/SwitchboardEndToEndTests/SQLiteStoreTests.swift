@@ -21,7 +21,7 @@ struct SQLiteStoreTests {
     @Test("search finds contacts through the trigram index once indexed, and through the pending rows before; edits never show stale")
     func searchIndexing() async throws {
         try await withDatabase { path in
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, indexesSearchInBackground: false)
             let now = Date()
             var ids: [String] = []
             for index in 0..<30 {
@@ -226,6 +226,38 @@ struct SQLiteStoreTests {
             let ids = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM contacts") }
             #expect(ids.count == 40)
             #expect(!ids.contains("ct_0"))
+        }
+    }
+
+    @Test("the writer reports how long it has been quiet; background upkeep does not count as activity")
+    func writerQuiet() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path, indexesSearchInBackground: false)
+            let writer = GroupCommitWriter(writer: store.pool)
+            try await writer.write { db in try db.execute(sql: "INSERT INTO contacts (id, created_at, updated_at) VALUES ('ct_a', 0, 0)") }
+            #expect(writer.quietFor < .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(writer.quietFor >= .milliseconds(300))
+            try await writer.write(isActivity: false) { db in try db.execute(sql: "UPDATE contacts SET name = 'x' WHERE id = 'ct_a'") }
+            #expect(writer.quietFor >= .milliseconds(300))
+            try await writer.write { db in try db.execute(sql: "UPDATE contacts SET name = 'y' WHERE id = 'ct_a'") }
+            #expect(writer.quietFor < .milliseconds(300))
+        }
+    }
+
+    @Test("the background indexer indexes new contacts once webhooks pause")
+    func backgroundIndexing() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path)
+            for index in 0..<20 {
+                _ = try await store.ingest(inbound("SMq\(index)", from: "+1555777\(String(format: "%04d", index))"), at: Date(), bot: nil)
+            }
+            try await eventually("the pending contacts are indexed") {
+                try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") } == 0
+            }
+            let indexed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search") }
+            #expect(indexed == 20)
+            #expect(try await store.contacts(ContactFilter(query: "5557770013"), limit: 5, cursor: nil).items.count == 1)
         }
     }
 
