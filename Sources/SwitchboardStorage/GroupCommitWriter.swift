@@ -15,12 +15,14 @@ public final class GroupCommitWriter: Sendable {
         let run: @Sendable (Database) throws -> @Sendable () -> Void
         /// Resumes the caller with a failure.
         let fail: @Sendable (any Error) -> Void
+        /// Not background upkeep: its end resets `quietFor`.
+        let isActivity: Bool
     }
 
     private struct State {
         var pending: [Job] = []
         var draining = false
-        /// When the last write that counts as activity was asked for.
+        /// When the last write that counts as activity was asked for or ended.
         var lastActivity = ContinuousClock.now
     }
 
@@ -55,7 +57,8 @@ public final class GroupCommitWriter: Sendable {
                     let value = try work(db)
                     return { continuation.resume(returning: value) }
                 },
-                fail: { error in continuation.resume(throwing: error) })
+                fail: { error in continuation.resume(throwing: error) },
+                isActivity: isActivity)
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append(job)
                 if isActivity { state.lastActivity = .now }
@@ -94,6 +97,8 @@ public final class GroupCommitWriter: Sendable {
                 return batch
             }
             if jobs.isEmpty { return }
+            // Quiet is counted from the end of the last activity, however long its commit took.
+            defer { if jobs.contains(where: \.isActivity) { state.withLock { $0.lastActivity = .now } } }
             do {
                 let completions = try await writer.write { db in try jobs.map { try $0.run(db) } }
                 for completion in completions { completion() }

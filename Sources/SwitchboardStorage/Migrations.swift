@@ -233,6 +233,36 @@ enum SwitchboardMigrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v13-contact-search-by-id") { db in
+            // v11 keyed the index by the contacts' implicit rowids, which VACUUM may renumber (the
+            // table's key is its TEXT id): afterwards a search would have answered other contacts.
+            // The index's rowid is now a key of its own, contact_search_ids.key (an INTEGER PRIMARY
+            // KEY, which VACUUM keeps), and what waits for indexing is noted by contact id.
+            try db.execute(sql: """
+                DROP TRIGGER contact_search_insert;
+                DROP TRIGGER contact_search_update;
+                DROP TRIGGER contact_search_delete;
+                DROP TABLE contact_search_pending;
+                DELETE FROM contact_search;
+                CREATE TABLE contact_search_ids (key INTEGER PRIMARY KEY, contact_id TEXT NOT NULL UNIQUE);
+                CREATE TABLE contact_search_pending (contact_id TEXT PRIMARY KEY) WITHOUT ROWID;
+                INSERT INTO contact_search_ids (contact_id) SELECT id FROM contacts ORDER BY rowid;
+                INSERT INTO contact_search (rowid, name, phone, attribute_values)
+                    SELECT k.key, c.name, c.phone, (SELECT group_concat(value, ' ') FROM json_each(c.attributes))
+                    FROM contact_search_ids k JOIN contacts c ON c.id = k.contact_id;
+                CREATE TRIGGER contact_search_insert AFTER INSERT ON contacts BEGIN
+                    INSERT OR IGNORE INTO contact_search_pending (contact_id) VALUES (NEW.id);
+                END;
+                CREATE TRIGGER contact_search_update AFTER UPDATE OF name, phone, attributes ON contacts BEGIN
+                    INSERT OR IGNORE INTO contact_search_pending (contact_id) VALUES (NEW.id);
+                END;
+                CREATE TRIGGER contact_search_delete AFTER DELETE ON contacts BEGIN
+                    DELETE FROM contact_search WHERE rowid = (SELECT key FROM contact_search_ids WHERE contact_id = OLD.id);
+                    DELETE FROM contact_search_ids WHERE contact_id = OLD.id;
+                    DELETE FROM contact_search_pending WHERE contact_id = OLD.id;
+                END;
+                """)
+        }
         return migrator
     }
 }

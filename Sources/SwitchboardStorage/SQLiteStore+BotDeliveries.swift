@@ -10,20 +10,20 @@ extension SQLiteStore {
         let leaseEnd = nowMillis + Int64(lease * 1000)
         let claimId = UUID().uuidString
         return try await writer.write { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT message_id, attempts FROM bot_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            let rows = try BotDeliveryRow.fetchAll(
+                db, sql: "SELECT * FROM bot_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
                 arguments: [nowMillis, limit])
             var deliveries: [BotDelivery] = []
             for row in rows {
-                let id: String = row["message_id"]
+                let id = row.messageId
                 try db.execute(
                     sql: "UPDATE bot_deliveries SET next_attempt_at = ?, attempts = attempts + 1, claim_id = ? WHERE message_id = ?",
                     arguments: [leaseEnd, claimId, id])
-                guard let messageRow = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]),
-                      let message = try Self.message(from: messageRow),
+                guard let message = try MessageRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [id])?
+                        .message(),
                       let contact = try Self.loadContact(db, id: message.contactId)
                 else { continue }
-                deliveries.append(BotDelivery(message: message, contact: contact, previousAttempts: row["attempts"], claimId: claimId))
+                deliveries.append(BotDelivery(message: message, contact: contact, previousAttempts: Int(clamping: row.attempts), claimId: claimId))
             }
             return deliveries
         }

@@ -7,12 +7,7 @@ import SwitchboardCore
 extension SQLiteStore {
     public func rcsCapability(phone: String) async throws -> RCSCapabilityRecord? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rcs_capabilities WHERE phone = ?", arguments: [phone]) else { return nil }
-            let featuresJSON: String = row["features"]
-            return RCSCapabilityRecord(
-                phone: row["phone"], capable: row["capable"],
-                features: (try? JSONDecoder().decode([String].self, from: Data(featuresJSON.utf8))) ?? [],
-                checkedAt: Timestamp.date(millis: row["checked_at"]), source: row["source"])
+            try RCSCapabilityRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM rcs_capabilities WHERE phone = ?"), arguments: [phone])?.record
         }
     }
 

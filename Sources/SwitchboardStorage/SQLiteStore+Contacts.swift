@@ -80,7 +80,7 @@ extension SQLiteStore {
             try Row.fetchAll(db, sql: """
                 SELECT t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag = t.name) AS count
                 FROM tags t ORDER BY t.name COLLATE NOCASE
-                """).map { TagCount(name: $0["name"], contactCount: $0["count"]) }
+                """).map { TagCount(name: try $0.decode(forColumn: "name"), contactCount: try $0.decode(forColumn: "count")) }
         }
     }
 

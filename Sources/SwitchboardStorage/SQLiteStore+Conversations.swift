@@ -7,7 +7,7 @@ import SwitchboardCore
 extension SQLiteStore {
     public func message(id: String) async throws -> Message? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]).flatMap { try Self.message(from: $0) }
+            try MessageRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [id])?.message()
         }
     }
 
@@ -36,8 +36,9 @@ extension SQLiteStore {
             if let query = filter.query?.trimmingWhitespace(), !query.isEmpty {
                 let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                     .replacingOccurrences(of: "_", with: "\\_") + "%"
-                // Contacts created or edited since the last indexing (5 s at most) are read
-                // directly; the others through the trigram index (v11), whose rows for them may be stale.
+                // Contacts created or edited since the last indexing are read directly; the others
+                // through the trigram index (v11, keyed by contact_search_ids since v13), whose
+                // rows for them may be stale.
                 let indexed: String
                 if query.count >= 3 {
                     // The query as one FTS5 string: a substring match, without case.
@@ -54,10 +55,11 @@ extension SQLiteStore {
                 // One IN over a compound query, so SQLite drives from the matches; CROSS JOIN makes
                 // it read the (few) pending rows first rather than scan every contact.
                 conditions.append("""
-                    rowid IN (
-                        \(indexed) AND rowid NOT IN (SELECT contact_rowid FROM contact_search_pending)
+                    id IN (
+                        SELECT k.contact_id FROM contact_search_ids k WHERE k.key IN (\(indexed))
+                            AND k.contact_id NOT IN (SELECT contact_id FROM contact_search_pending)
                         UNION ALL
-                        SELECT c.rowid FROM contact_search_pending p CROSS JOIN contacts c ON c.rowid = p.contact_rowid
+                        SELECT c.id FROM contact_search_pending p CROSS JOIN contacts c ON c.id = p.contact_id
                         WHERE c.name LIKE ? ESCAPE '\\' OR c.phone LIKE ? ESCAPE '\\'
                            OR (SELECT group_concat(value, ' ') FROM json_each(c.attributes)) LIKE ? ESCAPE '\\')
                     """)
@@ -77,8 +79,10 @@ extension SQLiteStore {
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             let pageRows = rows.prefix(limit)
-            let contacts = try pageRows.compactMap { try Self.loadContact(db, id: $0["id"]) }
-            let next = rows.count > limit ? pageRows.last.map { ContactCursor(activity: $0["activity"], id: $0["id"]).encoded } : nil
+            let contacts = try pageRows.compactMap { try Self.loadContact(db, id: try $0.decode(forColumn: "id")) }
+            let next = try rows.count > limit
+                ? pageRows.last.map { ContactCursor(activity: try $0.decode(forColumn: "activity"), id: try $0.decode(forColumn: "id")).encoded }
+                : nil
             return Page(items: contacts, nextCursor: next)
         }
     }
@@ -105,18 +109,18 @@ extension SQLiteStore {
         }
         sql += " ORDER BY id DESC LIMIT ?"
         _ = arguments.append(contentsOf: [limit + 1])
-        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-        let page = try rows.prefix(limit).compactMap { try Self.message(from: $0) }
+        let rows = try MessageRow.fetchAll(db, sql: sql, arguments: arguments)
+        let page = try rows.prefix(limit).compactMap { try $0.message() }
         return Page(items: page, nextCursor: rows.count > limit ? page.last?.id : nil)
     }
 
     public func messages(contactId: String, after: String, limit: Int) async throws -> [Message] {
         let limit = max(1, min(limit, 500))
         return try await pool.read { db in
-            try Row.fetchAll(
+            try MessageRow.fetchAll(
                 db, sql: "SELECT * FROM messages WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?",
                 arguments: [contactId, after, limit]
-            ).compactMap { try Self.message(from: $0) }
+            ).compactMap { try $0.message() }
         }
     }
 

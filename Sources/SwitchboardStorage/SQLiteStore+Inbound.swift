@@ -173,12 +173,12 @@ extension SQLiteStore {
     public func applyStatus(_ update: StatusUpdate, at now: Date) async throws -> Message? {
         let nowMillis = Timestamp.millis(now)
         return try await writer.write { db in
-            guard let row = try Row.fetchOne(
+            guard let row = try MessageRow.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT * FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'outbound'
                     """),
                 arguments: [update.channel.rawValue, update.providerMessageId]),
-                let stored = try Self.message(from: row)
+                let stored = try row.message()
             else {
                 // Perhaps ours, with the send's answer not recorded yet: keep it for recordDelivery
                 // (a day at most; a provider id that never turns up is someone else's).

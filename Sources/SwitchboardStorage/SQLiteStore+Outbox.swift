@@ -23,16 +23,10 @@ extension SQLiteStore {
     }
 
     static func insert(_ message: Message, contentJSON: String, db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO messages (id, contact_id, channel, direction, author_kind, author_name, content, status,
-                                  provider_message_id, error_code, error_message, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                message.id, message.contactId, message.channel.rawValue, message.direction.rawValue,
-                message.author.kind.rawValue, message.author.name, contentJSON, message.status.rawValue,
-                message.providerMessageId, message.error?.code, message.error?.message,
-                Timestamp.millis(message.createdAt), Timestamp.millis(message.updatedAt),
-            ])
+        // Every webhook runs this: cached SQL rather than `MessageRow.insert`, which builds its
+        // statement's text on each call (measured: ingest 10,000/s against 11,500/s).
+        let row = MessageRow(message, contentJSON: contentJSON)
+        try db.cachedStatement(sql: MessageRow.insertSQL).execute(arguments: row.insertArguments)
     }
 
     public func claimDueOutbox(limit: Int, channelLimits: [Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
@@ -40,27 +34,20 @@ extension SQLiteStore {
         let leaseEnd = nowMillis + Int64(lease * 1000)
         let claimId = UUID().uuidString
         return try await writer.write { db in
-            let select = """
-                SELECT o.message_id, o.channel, o.recipient, o.attempts, o.next_attempt_at, m.contact_id, m.content, m.author_kind, c.phone,
-                       COALESCE(o.outcome_unknown_since, o.attempt_started_at) AS outcome_unknown_since,
-                       COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
-                       (SELECT window_open_until FROM contact_channels cc
-                         WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
-                FROM outbox o JOIN messages m ON m.id = o.message_id JOIN contacts c ON c.id = m.contact_id
-                """
+            let select = OutboxClaimRow.selection
             // One range scan of outbox_due_by_channel per channel: a query across channels that
             // excluded the paced ones would step over every waiting paced row on each claim.
             let byChannel = select + " WHERE o.channel = ? AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?"
-            var unpaced: [Row] = []
+            var unpaced: [OutboxClaimRow] = []
             if limit > 0 {
                 for channel in Channel.allCases where channelLimits[channel] == nil {
-                    unpaced += try Row.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, limit])
+                    unpaced += try OutboxClaimRow.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, limit])
                 }
             }
             // The earliest due first across the unpaced channels, `limit` in all.
-            var rows = Array(unpaced.sorted { ($0["next_attempt_at"] as Int64) < ($1["next_attempt_at"] as Int64) }.prefix(limit))
+            var rows = Array(unpaced.sorted { $0.nextAttemptAt < $1.nextAttemptAt }.prefix(limit))
             for (channel, channelLimit) in channelLimits.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where channelLimit > 0 {
-                rows += try Row.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, channelLimit])
+                rows += try OutboxClaimRow.fetchAll(db.cachedStatement(sql: byChannel), arguments: [channel.rawValue, nowMillis, channelLimit])
             }
             var items: [OutboxItem] = []
             items.reserveCapacity(rows.count)
@@ -76,18 +63,10 @@ extension SQLiteStore {
                 UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'queued'
                 """)
             for row in rows {
-                let messageId: String = row["message_id"]
-                guard let channel = Channel(rawValue: row["channel"]) else { continue }
-                try lease.execute(arguments: [leaseEnd, nowMillis, claimId, messageId])
-                try sending.execute(arguments: [nowMillis, messageId])
-                let window: Int64? = row["window_open_until"]
-                let unknownSince: Int64? = row["outcome_unknown_since"]
-                items.append(OutboxItem(
-                    messageId: messageId, contactId: row["contact_id"], channel: channel, recipient: row["recipient"],
-                    content: try Self.decodeContent(row["content"]), previousAttempts: row["attempts"],
-                    author: Message.Author.Kind(rawValue: row["author_kind"]) ?? .bot, subscribed: row["subscribed"],
-                    windowOpenUntil: window.map(Timestamp.date(millis:)), phone: row["phone"],
-                    outcomeUnknownSince: unknownSince.map(Timestamp.date(millis:)), claimId: claimId))
+                guard let item = try row.item(claimId: claimId) else { continue }
+                try lease.execute(arguments: [leaseEnd, nowMillis, claimId, row.messageId])
+                try sending.execute(arguments: [nowMillis, row.messageId])
+                items.append(item)
             }
             return items
         }
@@ -97,21 +76,17 @@ extension SQLiteStore {
     /// the order of their statuses (a status never moves backwards), and forgets them.
     static func applyEarlyStatuses(_ db: Database, messageId: String, providerMessageId: String, at nowMillis: Int64) throws {
         // Usually there are none: look before reading the message.
-        let early = try Row.fetchAll(
+        let early = try EarlyStatusRow.fetchAll(
             db.cachedStatement(sql: """
                 SELECT e.* FROM early_statuses e JOIN messages m ON m.channel = e.channel
                 WHERE m.id = ? AND e.provider_message_id = ?
                 """),
             arguments: [messageId, providerMessageId])
         guard !early.isEmpty,
-              let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId]),
-              var message = try message(from: row)
+              var message = try MessageRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])?
+                .message()
         else { return }
-        let reports = early.compactMap { row -> StatusRules.Report? in
-            guard let status = MessageStatus(rawValue: row["status"]) else { return nil }
-            let code: String? = row["error_code"]
-            return StatusRules.Report(status: status, error: code.map { MessageError(code: $0, message: row["error_message"] ?? "") })
-        }
+        let reports = early.compactMap(\.report)
         let outcome = StatusRules.applying(early: reports, to: message.status, error: message.error)
         message.status = outcome.status
         message.error = outcome.error
@@ -169,8 +144,8 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ?").execute(arguments: [messageId])
             }
             guard returning else { return nil }
-            return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])
-                .flatMap { try Self.message(from: $0) }
+            return try MessageRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageId])?
+                .message()
         }
     }
 

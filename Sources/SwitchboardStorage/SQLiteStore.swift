@@ -77,14 +77,17 @@ public final class SQLiteStore: MessageStore {
             if onlyWhenQuiet, backlog <= searchBacklogLimit, writer.quietFor < .milliseconds(500) { return total }
             let count = try await writer.write(isActivity: false) { db in
                 try db.execute(sql: """
-                    CREATE TEMP TABLE IF NOT EXISTS contact_search_batch (contact_rowid INTEGER PRIMARY KEY);
+                    CREATE TEMP TABLE IF NOT EXISTS contact_search_batch (contact_id TEXT PRIMARY KEY) WITHOUT ROWID;
                     DELETE FROM contact_search_batch;
-                    INSERT INTO contact_search_batch SELECT contact_rowid FROM contact_search_pending ORDER BY contact_rowid LIMIT \(searchChunk);
-                    DELETE FROM contact_search WHERE rowid IN (SELECT contact_rowid FROM contact_search_batch);
+                    INSERT INTO contact_search_batch SELECT contact_id FROM contact_search_pending ORDER BY contact_id LIMIT \(searchChunk);
+                    INSERT OR IGNORE INTO contact_search_ids (contact_id)
+                        SELECT b.contact_id FROM contact_search_batch b JOIN contacts c ON c.id = b.contact_id;
+                    DELETE FROM contact_search WHERE rowid IN (
+                        SELECT k.key FROM contact_search_batch b JOIN contact_search_ids k ON k.contact_id = b.contact_id);
                     INSERT INTO contact_search (rowid, name, phone, attribute_values)
-                        SELECT c.rowid, c.name, c.phone, (SELECT group_concat(value, ' ') FROM json_each(c.attributes))
-                        FROM contact_search_batch b JOIN contacts c ON c.rowid = b.contact_rowid;
-                    DELETE FROM contact_search_pending WHERE contact_rowid IN (SELECT contact_rowid FROM contact_search_batch);
+                        SELECT k.key, c.name, c.phone, (SELECT group_concat(value, ' ') FROM json_each(c.attributes))
+                        FROM contact_search_batch b JOIN contacts c ON c.id = b.contact_id JOIN contact_search_ids k ON k.contact_id = c.id;
+                    DELETE FROM contact_search_pending WHERE contact_id IN (SELECT contact_id FROM contact_search_batch);
                     """)
                 return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_batch") ?? 0
             }
@@ -114,72 +117,40 @@ public final class SQLiteStore: MessageStore {
     }
 
     static func loadContact(_ db: Database, id: String) throws -> Contact? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM contacts WHERE id = ?"), arguments: [id]) else {
+        guard let row = try ContactRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM contacts WHERE id = ?"), arguments: [id]) else {
             return nil
         }
-        let channelRows = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT channel, address, last_used_at FROM contact_channels WHERE contact_id = ?
-                ORDER BY last_used_at DESC, channel
-                """),
+        // Most recently used first; the latest Messenger address gives the Facebook panel.
+        let channelRows = try ContactChannelRow.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM contact_channels WHERE contact_id = ? ORDER BY last_used_at DESC, channel"),
             arguments: [id])
         var channels: [Contact.ChannelAddress] = []
-        for channelRow in channelRows {
-            guard let channel = Channel(rawValue: channelRow["channel"]) else { continue }
-            let used: Int64? = channelRow["last_used_at"]
-            channels.append(.init(channel: channel, address: channelRow["address"], lastUsedAt: used.map(Timestamp.date(millis:))))
-        }
         var subscriptions: [String: Bool] = [:]
-        for channel in channels { subscriptions[channel.channel.rawValue] = true }
-        for subscriptionRow in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT channel, subscribed FROM subscriptions WHERE contact_id = ?"), arguments: [id]) {
-            subscriptions[subscriptionRow["channel"]] = subscriptionRow["subscribed"]
-        }
         var facebook: Contact.FacebookInfo?
-        if let messenger = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT address, page_id, window_open_until FROM contact_channels
-                WHERE contact_id = ? AND channel = 'messenger' ORDER BY last_used_at DESC LIMIT 1
-                """),
-            arguments: [id]) {
-            let until: Int64? = messenger["window_open_until"]
-            facebook = .init(psid: messenger["address"], pageId: messenger["page_id"], windowOpenUntil: until.map(Timestamp.date(millis:)))
+        for channelRow in channelRows {
+            guard let channel = Channel(rawValue: channelRow.channel) else { continue }
+            channels.append(.init(channel: channel, address: channelRow.address, lastUsedAt: channelRow.lastUsedAt.map(Timestamp.date(millis:))))
+            subscriptions[channel.rawValue] = true
+            if channel == .messenger, facebook == nil {
+                facebook = .init(
+                    psid: channelRow.address, pageId: channelRow.pageId, windowOpenUntil: channelRow.windowOpenUntil.map(Timestamp.date(millis:)))
+            }
         }
-        var rcs: Contact.RCSInfo?
-        let phone: String? = row["phone"]
-        if let phone, let capability = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT capable, features, checked_at FROM rcs_capabilities WHERE phone = ?"), arguments: [phone]) {
-            let featuresJSON: String = capability["features"]
-            let features = (try? JSONDecoder().decode([String].self, from: Data(featuresJSON.utf8))) ?? []
-            rcs = .init(capable: capability["capable"], features: features, checkedAt: Timestamp.date(millis: capability["checked_at"]))
+        for subscription in try SubscriptionRow.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM subscriptions WHERE contact_id = ?"), arguments: [id]) {
+            subscriptions[subscription.channel] = subscription.subscribed
         }
-        let attributesJSON: String = row["attributes"]
-        let attributes = (try? JSONDecoder().decode([String: String].self, from: Data(attributesJSON.utf8))) ?? [:]
-        let lastMessageAt: Int64? = row["last_message_at"]
-        let lastChannel: String? = row["last_channel"]
+        let rcs = try row.phone.flatMap { phone in
+            try RCSCapabilityRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM rcs_capabilities WHERE phone = ?"), arguments: [phone])?.info
+        }
+        let attributes = (try? JSONDecoder().decode([String: String].self, from: Data(row.attributes.utf8))) ?? [:]
         return Contact(
-            id: row["id"], name: row["name"], photoUrl: row["photo_url"], phone: row["phone"],
-            botEnabled: row["bot_enabled"], lastMessageAt: lastMessageAt.map(Timestamp.date(millis:)),
-            lastChannel: lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
+            id: row.id, name: row.name, photoUrl: row.photoUrl, phone: row.phone,
+            botEnabled: row.botEnabled, lastMessageAt: row.lastMessageAt.map(Timestamp.date(millis:)),
+            lastChannel: row.lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
             subscriptions: subscriptions, rcs: rcs, facebook: facebook, attributes: attributes,
             tags: try String.fetchAll(
                 db.cachedStatement(sql: "SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY tag COLLATE NOCASE"), arguments: [id]))
-    }
-
-    static func message(from row: Row) throws -> Message? {
-        guard let channel = Channel(rawValue: row["channel"]),
-              let direction = Message.Direction(rawValue: row["direction"]),
-              let authorKind = Message.Author.Kind(rawValue: row["author_kind"]),
-              let status = MessageStatus(rawValue: row["status"])
-        else { return nil }
-        let errorCode: String? = row["error_code"]
-        let errorMessage: String? = row["error_message"]
-        return Message(
-            id: row["id"], contactId: row["contact_id"], channel: channel, direction: direction,
-            author: .init(kind: authorKind, name: row["author_name"]), content: try decodeContent(row["content"]),
-            status: status, providerMessageId: row["provider_message_id"],
-            error: errorCode.map { MessageError(code: $0, message: errorMessage ?? "") },
-            createdAt: Timestamp.date(millis: row["created_at"]), updatedAt: Timestamp.date(millis: row["updated_at"]))
     }
 
     static func encode(_ content: Content) throws -> String {

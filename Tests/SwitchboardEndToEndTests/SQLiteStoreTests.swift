@@ -56,6 +56,13 @@ struct SQLiteStoreTests {
             _ = try await store.mergeContact(ids[7], into: ids[8], at: now)
             #expect(try await store.indexPendingContacts() == 1)
             #expect(try await found("ada k") == [ids[8]])
+            // The contacts' implicit rowids may be renumbered (SQLite documents that VACUUM may do it
+            // for a table without an INTEGER PRIMARY KEY): the index is keyed by contact, not by them.
+            try await store.pool.write { db in try db.execute(sql: "UPDATE contacts SET rowid = rowid + 100000") }
+            try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+            #expect(try await pending() == 0)
+            #expect(try await found("1230012") == [ids[12]])
+            #expect(try await found("ada k") == [ids[8]])
         }
     }
 
