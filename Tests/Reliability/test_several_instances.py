@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,7 @@ def test_a_web_chat_reply_sent_by_the_other_instance_reaches_the_visitor(cluster
     visitor = Visitor(cluster.instances[1])
     texts = [f"web {index} {secrets.token_hex(3)}" for index in range(12)]
     received = set()
+    pushes = {}
     visitor.connect(timeout=10)
     for index, text in enumerate(texts):
         visitor.socket.send_text(json.dumps({"type": "message", "text": text, "id": f"c{index}"}))
@@ -240,8 +242,26 @@ def test_a_web_chat_reply_sent_by_the_other_instance_reaches_the_visitor(cluster
         reply = (message.get("content") or {}).get("text") or ""
         if frame.get("type") == "message" and message.get("direction") == "outbound" and reply.startswith(ECHO_PREFIX):
             received.add(reply[len(ECHO_PREFIX):])
+            pushes[message.get("id")] = pushes.get(message.get("id"), 0) + 1
+    # The visitor reads them all on a second socket, on instance 0: those `read` statuses reach
+    # instance 1 through the relay, and a status after `sent` does not push a reply again.
+    from harness import WebSocket
+    other = WebSocket(cluster.instances[0].url, "/webchat/ws?token=" + urllib.parse.quote(visitor.token), 10)
+    for message_id in pushes:
+        other.send_text(json.dumps({"type": "read", "messageId": message_id}))
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        try:
+            frame = json.loads(visitor.socket.receive_text())
+        except (OSError, ValueError):
+            continue
+        message = frame.get("message") or {}
+        if frame.get("type") == "message" and message.get("id") in pushes:
+            pushes[message["id"]] += 1
     visitor.drop()
+    other.sock.close()
     assert received == set(texts), f"missing replies: {set(texts) - received}"
+    assert all(count == 1 for count in pushes.values()), f"replies pushed more than once: {pushes}"
 
 
 def test_pacing_holds_for_the_whole_deployment(clusters):

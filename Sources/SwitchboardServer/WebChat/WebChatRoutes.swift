@@ -188,6 +188,8 @@ struct WebChatRoutes: Sendable {
                 if let message = try await store.applyStatus(
                     StatusUpdate(channel: .webchat, providerMessageId: target.id, status: .read), at: Date()) {
                     await hub.push(.status(messageId: message.id, status: message.status), to: visitor)
+                    // The consoles (on every instance) show the reply read, as for any channel's status.
+                    pipeline.events.publish(.status(message))
                 }
             } catch {
                 await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), outbound: outbound)
