@@ -102,6 +102,14 @@ public final class SQLiteStore: MessageStore {
         try await writer.write(work)
     }
 
+    /// Runs statements in one transaction outside the group-commit writer's batches (tools and
+    /// benchmarks: bulk changes no request makes).
+    public func runMaintenanceSQL(_ statements: [String]) async throws {
+        try await pool.write { db in
+            for statement in statements { try db.execute(sql: statement) }
+        }
+    }
+
     /// The migrations applied to the database, oldest first.
     public func appliedMigrations() async throws -> [String] {
         try await pool.read { db in try SwitchboardMigrations.migrator.appliedMigrations(db) }

@@ -57,8 +57,13 @@ struct ScaleBenchmark: AsyncParsableCommand {
                                        providerMessageId: "scale-\(index)", content: Content(text: "message \(index / contactCount) from contact \(contact)")),
                         at: Date(), bot: nil, policy: InboundPolicy())
                 }
-                // Search indexing runs a second behind writes; measure the settled state.
-                if let sqlite = store as? SQLiteStore { try await sqlite.indexPendingContacts() }
+                // Names and an attribute for every contact (what the console and flows would set),
+                // so that search by name and by attribute value is measured too.
+                if let sqlite = store as? SQLiteStore {
+                    try await sqlite.runMaintenanceSQL([Self.namesAndAttributesSQLite])
+                    // Search indexing runs when writes pause; measure the settled state.
+                    try await sqlite.indexPendingContacts()
+                }
             }
             await store.close()
         }
@@ -90,6 +95,9 @@ struct ScaleBenchmark: AsyncParsableCommand {
             ("contacts_page_20", { _ in "/api/v1/contacts?limit=50&cursor=" + deepCursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }),
             ("trail_page", { [ids] index in "/api/v1/contacts/\(ids[index % ids.count])/messages?limit=50" }),
             ("search_by_phone", { [contacts] index in "/api/v1/contacts?limit=50&query=%2B1558" + String(format: "%07d", (index * 7919) % contacts) }),
+            // A last name: 1 contact in 50 has it (2,000 at 100,000 contacts); the page is 50.
+            ("search_by_name", { index in "/api/v1/contacts?limit=50&query=" + Self.lastNames[index % Self.lastNames.count] }),
+            ("search_by_attribute_value", { [contacts] index in "/api/v1/contacts?limit=50&query=A-" + String(format: "%07d", (index * 7919) % contacts) }),
         ]
         for (name, path) in queries {
             for index in 0..<20 { _ = try await gateway.timedGet(path(index)) }
@@ -106,14 +114,44 @@ struct ScaleBenchmark: AsyncParsableCommand {
                      Double(gateway.rssKiB) / 1024))
     }
 
+    static let firstNames = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Dennis",
+        "Radia", "Ken", "Sophie", "Tim", "Hedy", "Linus", "Katherine", "Claude", "Anita", "Niklaus",
+    ]
+    static let lastNames = [
+        "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "McCarthy", "Hamilton", "Ritchie",
+        "Perlman", "Thompson", "Wilson", "Berners", "Lamarr", "Torvalds", "Johnson", "Shannon", "Borg", "Wirth",
+        "Backus", "Kay", "Cerf", "Kahn", "Hoare", "Milner", "Lamport", "Tarjan", "Karp", "Cook",
+        "Rivest", "Shamir", "Adleman", "Diffie", "Hellman", "Merkle", "Goldwasser", "Micali", "Yao", "Valiant",
+        "Pearl", "Hinton", "Bengio", "LeCun", "Feigenbaum", "Reddy", "Engelbart", "Sutherland", "Stonebraker", "Codd",
+    ]
+
+    static func json(_ names: [String]) -> String {
+        "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    }
+
+    /// Contact `c` (its phone is +1558 and c in 7 digits) is named first name `c % 20` and last name
+    /// `(c / 20) % 50`, with the attribute order = A- and c in 7 digits; the same on PostgreSQL.
+    static var namesAndAttributesSQLite: String {
+        """
+        UPDATE contacts SET
+            name = json_extract('\(json(firstNames))', '$[' || (CAST(substr(phone, 6) AS INTEGER) % \(firstNames.count)) || ']') || ' '
+                || json_extract('\(json(lastNames))', '$[' || ((CAST(substr(phone, 6) AS INTEGER) / \(firstNames.count)) % \(lastNames.count)) || ']'),
+            attributes = json_object('order', 'A-' || substr(phone, 6))
+        """
+    }
+
     /// PostgreSQL rows like `contacts` phones writing `messagesPerContact` times each in turns (the
     /// same ids, phones, texts and order as the SQLite seeding), inserted in bulk.
     static func bulkSeed(contacts: Int, messagesPerContact: Int) -> [String] {
         let total = contacts * messagesPerContact
         return [
             """
-            INSERT INTO contacts (id, phone, bot_enabled, last_message_at, last_channel, created_at, updated_at)
-                SELECT 'ct_' || lpad(c::text, 26, '0'), '+1558' || lpad(c::text, 7, '0'), true,
+            INSERT INTO contacts (id, phone, name, attributes, bot_enabled, last_message_at, last_channel, created_at, updated_at)
+                SELECT 'ct_' || lpad(c::text, 26, '0'), '+1558' || lpad(c::text, 7, '0'),
+                       ('\(Self.json(firstNames))'::jsonb ->> (c % \(firstNames.count))) || ' '
+                           || ('\(Self.json(lastNames))'::jsonb ->> ((c / \(firstNames.count)) % \(lastNames.count))),
+                       jsonb_build_object('order', 'A-' || lpad(c::text, 7, '0')), true,
                        1700000000000 + (\(messagesPerContact - 1) * \(contacts) + c), 'sms', 1700000000000 + c, 1700000000000 + c
                 FROM generate_series(0, \(contacts - 1)) AS c
             """,
