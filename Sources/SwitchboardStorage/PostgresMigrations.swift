@@ -303,5 +303,21 @@ enum PostgresMigrations {
             END $$
             """,
         ]),
+        Migration(name: "v16-stored-attribute-values", statements: [
+            // A search that matches many contacts (a common last name) walks the activity index and
+            // tests each row: computing its attribute values there (jsonb_each_text per row) cost
+            // 6 µs a row, 18 ms for a search by name at 100,000 contacts; stored, 4 ms. Adding the
+            // column rewrites `contacts` once (about 2 s per 100,000 contacts, under an exclusive
+            // lock: run `switchboard migrate` before the rollout, docs/deployment.md).
+            """
+            ALTER TABLE contacts ADD COLUMN attribute_values TEXT
+                GENERATED ALWAYS AS (switchboard_attribute_values(attributes)) STORED
+            """,
+            "DROP INDEX contacts_attribute_trigrams",
+            """
+            CREATE INDEX contacts_attribute_values_trigrams ON contacts USING gin (attribute_values gin_trgm_ops)
+                WITH (gin_pending_list_limit = 256)
+            """,
+        ]),
     ]
 }

@@ -23,7 +23,7 @@ extension PostgresStore {
         let limit = max(1, min(limit, 200))
         let after = try ContactCursor.parse(cursor)
         // Latest activity first, contacts without a message last; the cursor is the last row's
-        // (activity, id), as on SQLite. The search is served by the trigram indexes (v11).
+        // (activity, id), as on SQLite. The search is served by the trigram indexes (v11, v16).
         var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts WHERE true"
         var binds = PostgresBindings()
         func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
@@ -37,7 +37,7 @@ extension PostgresStore {
             let pattern = "%" + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
             let p = bind(pattern)
-            sql += " AND (name ILIKE \(p) OR phone ILIKE \(p) OR switchboard_attribute_values(attributes) ILIKE \(p))"
+            sql += " AND (name ILIKE \(p) OR phone ILIKE \(p) OR attribute_values ILIKE \(p))"
         }
         if let tag = filter.tag {
             sql += " AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND lower(ct.tag) = lower(\(bind(tag))))"

@@ -79,7 +79,7 @@ extension SQLiteStore {
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             let pageRows = rows.prefix(limit)
-            let contacts = try pageRows.compactMap { try Self.loadContact(db, id: try $0.decode(forColumn: "id")) }
+            let contacts = try Self.loadContacts(db, ids: pageRows.map { try $0.decode(String.self, forColumn: "id") })
             let next = try rows.count > limit
                 ? pageRows.last.map { ContactCursor(activity: try $0.decode(forColumn: "activity"), id: try $0.decode(forColumn: "id")).encoded }
                 : nil

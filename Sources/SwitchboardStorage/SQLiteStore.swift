@@ -125,40 +125,66 @@ public final class SQLiteStore: MessageStore {
     }
 
     static func loadContact(_ db: Database, id: String) throws -> Contact? {
-        guard let row = try ContactRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM contacts WHERE id = ?"), arguments: [id]) else {
-            return nil
+        try loadContacts(db, ids: [id]).first
+    }
+
+    /// Contacts with everything the panel shows, in the order of `ids` (missing ones left out): five
+    /// queries for a whole page (the ids passed as one JSON array) rather than five per contact.
+    static func loadContacts(_ db: Database, ids: [String]) throws -> [Contact] {
+        guard !ids.isEmpty else { return [] }
+        let idList = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
+        let decoder = JSONDecoder()
+        var contacts: [String: Contact] = [:]
+        for row in try ContactRow.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM contacts WHERE id IN (SELECT value FROM json_each(?))"), arguments: [idList]) {
+            contacts[row.id] = Contact(
+                id: row.id, name: row.name, photoUrl: row.photoUrl, phone: row.phone,
+                botEnabled: row.botEnabled, lastMessageAt: row.lastMessageAt.map(Timestamp.date(millis:)),
+                lastChannel: row.lastChannel.flatMap(Channel.init(rawValue:)), channels: [], subscriptions: [:], rcs: nil, facebook: nil,
+                attributes: (try? decoder.decode([String: String].self, from: Data(row.attributes.utf8))) ?? [:], tags: [])
         }
+        guard !contacts.isEmpty else { return [] }
         // Most recently used first; the latest Messenger address gives the Facebook panel.
-        let channelRows = try ContactChannelRow.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM contact_channels WHERE contact_id = ? ORDER BY last_used_at DESC, channel"),
-            arguments: [id])
-        var channels: [Contact.ChannelAddress] = []
-        var subscriptions: [String: Bool] = [:]
-        var facebook: Contact.FacebookInfo?
-        for channelRow in channelRows {
-            guard let channel = Channel(rawValue: channelRow.channel) else { continue }
-            channels.append(.init(channel: channel, address: channelRow.address, lastUsedAt: channelRow.lastUsedAt.map(Timestamp.date(millis:))))
-            subscriptions[channel.rawValue] = true
-            if channel == .messenger, facebook == nil {
-                facebook = .init(
+        for channelRow in try ContactChannelRow.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT * FROM contact_channels WHERE contact_id IN (SELECT value FROM json_each(?))
+                ORDER BY contact_id, last_used_at DESC, channel
+                """),
+            arguments: [idList]) {
+            guard let channel = Channel(rawValue: channelRow.channel), var contact = contacts[channelRow.contactId] else { continue }
+            contact.channels.append(.init(
+                channel: channel, address: channelRow.address, lastUsedAt: channelRow.lastUsedAt.map(Timestamp.date(millis:))))
+            contact.subscriptions[channel.rawValue] = true
+            if channel == .messenger, contact.facebook == nil {
+                contact.facebook = .init(
                     psid: channelRow.address, pageId: channelRow.pageId, windowOpenUntil: channelRow.windowOpenUntil.map(Timestamp.date(millis:)))
             }
+            contacts[channelRow.contactId] = contact
         }
         for subscription in try SubscriptionRow.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM subscriptions WHERE contact_id = ?"), arguments: [id]) {
-            subscriptions[subscription.channel] = subscription.subscribed
+            db.cachedStatement(sql: "SELECT * FROM subscriptions WHERE contact_id IN (SELECT value FROM json_each(?))"), arguments: [idList]) {
+            contacts[subscription.contactId]?.subscriptions[subscription.channel] = subscription.subscribed
         }
-        let rcs = try row.phone.flatMap { phone in
-            try RCSCapabilityRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM rcs_capabilities WHERE phone = ?"), arguments: [phone])?.info
+        let phones = Set(contacts.values.compactMap(\.phone))
+        if !phones.isEmpty {
+            let phoneList = String(decoding: try JSONEncoder().encode(Array(phones)), as: UTF8.self)
+            var byPhone: [String: Contact.RCSInfo] = [:]
+            for capability in try RCSCapabilityRow.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM rcs_capabilities WHERE phone IN (SELECT value FROM json_each(?))"),
+                arguments: [phoneList]) {
+                byPhone[capability.phone] = capability.info
+            }
+            for (id, contact) in contacts { if let phone = contact.phone { contacts[id]?.rcs = byPhone[phone] } }
         }
-        let attributes = (try? JSONDecoder().decode([String: String].self, from: Data(row.attributes.utf8))) ?? [:]
-        return Contact(
-            id: row.id, name: row.name, photoUrl: row.photoUrl, phone: row.phone,
-            botEnabled: row.botEnabled, lastMessageAt: row.lastMessageAt.map(Timestamp.date(millis:)),
-            lastChannel: row.lastChannel.flatMap(Channel.init(rawValue:)), channels: channels,
-            subscriptions: subscriptions, rcs: rcs, facebook: facebook, attributes: attributes,
-            tags: try String.fetchAll(
-                db.cachedStatement(sql: "SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY tag COLLATE NOCASE"), arguments: [id]))
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT contact_id, tag FROM contact_tags WHERE contact_id IN (SELECT value FROM json_each(?))
+                ORDER BY tag COLLATE NOCASE
+                """),
+            arguments: [idList]) {
+            contacts[try row.decode(String.self, forColumn: "contact_id")]?.tags.append(try row.decode(String.self, forColumn: "tag"))
+        }
+        return ids.compactMap { contacts[$0] }
     }
 
     static func encode(_ content: Content) throws -> String {
