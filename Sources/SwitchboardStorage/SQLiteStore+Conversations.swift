@@ -28,6 +28,7 @@ extension SQLiteStore {
             // row's (activity, id), so pages stay stable while new messages arrive.
             var conditions: [String] = []
             var arguments: StatementArguments = []
+            var walkActivity = false
             if let after = afterCursor {
                 // The first term lets SQLite seek in contacts_by_recent_activity; the second is exact.
                 conditions.append("COALESCE(last_message_at, -1) <= ? AND (COALESCE(last_message_at, -1), id) < (?, ?)")
@@ -42,8 +43,14 @@ extension SQLiteStore {
                 let indexed: String
                 if query.count >= 3 {
                     // The query as one FTS5 string: a substring match, without case.
-                    indexed = "SELECT rowid FROM contact_search WHERE contact_search MATCH ?"
-                    _ = arguments.append(contentsOf: ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""])
+                    // The matches are read once, here: their number chooses the plan (WalkOrSort),
+                    // and the page's query takes them as one JSON array.
+                    let match = "\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                    let keys = try Int64.fetchAll(
+                        db.cachedStatement(sql: "SELECT rowid FROM contact_search WHERE contact_search MATCH ?"), arguments: [match])
+                    indexed = "SELECT value FROM json_each(?)"
+                    _ = arguments.append(contentsOf: ["[" + keys.map(String.init).joined(separator: ",") + "]"])
+                    walkActivity = try Self.walksActivity(db, matches: keys.count, limit: limit + 1)
                 } else {
                     // Trigrams need three characters: shorter queries scan the index's text instead.
                     indexed = """
@@ -74,6 +81,7 @@ extension SQLiteStore {
                 _ = arguments.append(contentsOf: [channel.rawValue])
             }
             var sql = "SELECT id, COALESCE(last_message_at, -1) AS activity FROM contacts"
+            if walkActivity { sql += " INDEXED BY contacts_by_recent_activity" }
             if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             sql += " ORDER BY COALESCE(last_message_at, -1) DESC, id DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
@@ -85,6 +93,17 @@ extension SQLiteStore {
                 : nil
             return Page(items: contacts, nextCursor: next)
         }
+    }
+
+    /// Whether a search should walk the contacts in activity order, testing each against the
+    /// matches, rather than read every match and sort them. Many matches (a common name: 2,000 of
+    /// 100,000) are found sooner by the walk, which stops after `limit` (about limit × contacts ÷
+    /// matches rows, 1 µs each, against 2.5 µs per match read: 2.5 ms against 5 ms); few matches
+    /// (a phone) would make it walk every contact.
+    static func walksActivity(_ db: Database, matches: Int, limit: Int) throws -> Bool {
+        // Keys are never reused: the largest is about the number of contacts ever indexed.
+        let contacts = try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(max(key), 0) FROM contact_search_ids")) ?? 0
+        return WalkOrSort.walks(matches: matches, limit: limit, contacts: contacts)
     }
 
     public func messages(contactId: String, limit: Int, before: String?) async throws -> Page<Message> {

@@ -236,6 +236,33 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a search matching most contacts walks the activity order: same pages, newest first, as the sorted plan")
+    func searchWalk() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path, indexesSearchInBackground: false)
+            let start = Date()
+            var ids: [String] = []
+            for index in 0..<40 {
+                guard case .stored(let message, _, _) = try await store.ingest(
+                    inbound("SMw\(index)", from: "+1555666\(String(format: "%04d", index))"), at: start.addingTimeInterval(Double(index)), bot: nil)
+                else { Issue.record("not stored"); return }
+                ids.append(message.contactId)
+                _ = try await store.updateContact(id: message.contactId, patch: ContactPatch(name: .some("Grace \(index)")), at: start)
+            }
+            try await store.indexPendingContacts()
+            // 40 matches among 40 contacts, pages of 7: the walk is chosen (WalkOrSort).
+            #expect(WalkOrSort.walks(matches: 40, limit: 8, contacts: 40))
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.contacts(ContactFilter(query: "grace"), limit: 7, cursor: cursor)
+                seen += page.items.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen == ids.reversed())
+        }
+    }
+
     @Test("the writer reports how long it has been quiet; background upkeep does not count as activity")
     func writerQuiet() async throws {
         try await withDatabase { path in
