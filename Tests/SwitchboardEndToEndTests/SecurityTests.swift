@@ -242,6 +242,8 @@ struct WebChatAbuseTests {
                 try await eventually("the first socket is attached") { await env.gateway.webChat.connectionCount == 1 }
                 let second = try await exchange(env, token: visitor.token, frames: [], listen: 10)
                 secondClose.withLock { $0 = second.close }
+                // The first socket is still the visitor's only one: the second was never attached.
+                #expect(await env.gateway.webChat.connectionCount == 1)
                 #expect(second.received.first.flatMap { ($0["error"] as? [String: Any])?["code"] as? String } == "too_many_sockets")
                 try await outbound.close(.normalClosure, reason: nil)
             }
