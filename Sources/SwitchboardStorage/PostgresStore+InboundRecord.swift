@@ -29,7 +29,6 @@ struct InboundRecord: Sendable {
         var duplicate: Bool
         /// Empty when `duplicate`.
         var contactId: String
-        var contactIsNew: Bool
         /// The content (JSON) of the latest outbound SMS to the contact, when asked for.
         var lastOutboundSMS: String?
     }
@@ -45,14 +44,14 @@ extension PostgresStore {
         let sentAt = inbound.sentAt.map(Timestamp.millis)
         let content = try encode(inbound.content)
         guard let row = try await connection.rows("""
-            SELECT message, duplicate, contact, is_new, last_outbound_sms FROM switchboard_record_inbound(
+            SELECT message, duplicate, contact, last_outbound_sms FROM switchboard_record_inbound(
                 \(inbound.channel.rawValue), \(inbound.providerMessageId), \(record.messageId), \(record.newContactId),
                 \(inbound.senderAddress), \(inbound.recipientAddress), \(sentAt), \(content), \(record.now), \(remoteBot), \(lastOutboundSMS))
             """, logger).first
         else { throw PostgresStoreError.unexpectedAnswer("switchboard_record_inbound returned no row") }
         return InboundRecord.Stored(
             messageId: try row.value("message"), duplicate: try row.value("duplicate"),
-            contactId: try row.value("contact", as: String?.self) ?? "", contactIsNew: try row.value("is_new"),
+            contactId: try row.value("contact", as: String?.self) ?? "",
             lastOutboundSMS: try row.value("last_outbound_sms", as: String?.self))
     }
 }

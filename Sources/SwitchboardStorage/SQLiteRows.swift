@@ -8,7 +8,7 @@ import SwitchboardCore
 // times a second stay cached SQL, fed from these types.
 
 /// A row of `messages`.
-struct MessageRow: FetchableRecord, PersistableRecord, Sendable {
+struct MessageRow: FetchableRecord, TableRecord, Sendable {
     static let databaseTableName = "messages"
 
     var id: String
@@ -69,22 +69,6 @@ struct MessageRow: FetchableRecord, PersistableRecord, Sendable {
     var insertArguments: StatementArguments {
         [id, contactId, channel, direction, authorKind, authorName, content, status, providerMessageId, errorCode, errorMessage,
          createdAt, updatedAt]
-    }
-
-    func encode(to container: inout PersistenceContainer) {
-        container["id"] = id
-        container["contact_id"] = contactId
-        container["channel"] = channel
-        container["direction"] = direction
-        container["author_kind"] = authorKind
-        container["author_name"] = authorName
-        container["content"] = content
-        container["status"] = status
-        container["provider_message_id"] = providerMessageId
-        container["error_code"] = errorCode
-        container["error_message"] = errorMessage
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
     }
 
     /// The normalized message; nil for a row whose channel, direction, author or status this
