@@ -124,6 +124,19 @@ class Gateway:
             items = json.loads(response.read())["items"]
         return [item for item in items if provider is None or item["provider"] == provider]
 
+    def callbacks(self):
+        """The status callbacks the simulator sent, with the gateway's answers."""
+        with urllib.request.urlopen(f"{self.simulator}/_simulator/callbacks", timeout=5) as response:
+            return json.loads(response.read())
+
+    def diagnosis(self, contact_id):
+        """What a failed wait on a contact's trail needs: the API's view of its last messages, the
+        simulator's callbacks and the end of the gateway's log (the work directory is removed)."""
+        self.log.flush()
+        trail = self.api("GET", f"/contacts/{contact_id}/messages?limit=5")
+        lines = (self.work / "gateway.log").read_text(errors="replace").splitlines()[-40:]
+        return json.dumps({"trail": trail, "callbacks": self.callbacks()}, indent=1) + "\n" + "\n".join(lines)
+
     def contact_by_phone(self, phone):
         items = self.api("GET", f"/contacts?query={urllib.request.quote(phone)}", expect=200)["items"]
         return next(item for item in items if item.get("phone") == phone)

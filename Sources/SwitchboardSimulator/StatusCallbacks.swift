@@ -89,17 +89,25 @@ public final class StatusCallbacks: Sendable {
     }
 
     /// Posts one callback per step, after the configured pause, in order — or reversed, or each
-    /// twice, as this run's and the request's faults say.
+    /// twice, as this run's and the request's faults say. A callback the gateway refuses or cannot
+    /// take is delivered again as its provider would (`RedeliveryPolicy`); every attempt is logged.
     func deliver(
         provider: String, messageId: String, _ steps: [String], faults requestFaults: CallbackFaults?,
         _ call: (String) async throws -> InboundWebhookSender.Delivery
     ) async {
         let faults = self.faults.merged(with: requestFaults)
+        let policy = RedeliveryPolicy.of(provider: provider, pauseMilliseconds: delayMilliseconds)
         for step in faults.outOfOrder == true ? steps.reversed() : steps {
             await pause()
             for _ in 0..<(faults.duplicate == true ? 2 : 1) {
-                let answer = await post { try await call(step) }
-                await log.append(SentCallback(provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date()))
+                var attempt = 0
+                while true {
+                    let answer = await post { try await call(step) }
+                    await log.append(SentCallback(provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date()))
+                    guard let wait = policy.delayBeforeRetry(after: attempt, status: answer) else { break }
+                    attempt += 1
+                    try? await Task.sleep(nanoseconds: UInt64(wait) * 1_000_000)
+                }
             }
         }
     }

@@ -58,7 +58,11 @@ def test_the_console_with_a_full_conversation(page, gateway):
     expect(panel.locator("#tag-list")).to_contain_text("has-order")
     wait_for(lambda: page.locator("#contact-list li").count() == 5, message="the contacts list")
     # The simulator's delivery callbacks have moved the agent's reply along before the picture.
-    expect(trail.locator("li.outbound .status").last).to_have_attribute("title", re.compile("delivered|read"), timeout=15000)
+    try:
+        expect(trail.locator("li.outbound .status").last).to_have_attribute("title", re.compile("delivered|read"), timeout=15000)
+    except AssertionError:
+        print(gateway.diagnosis(ada["id"]))
+        raise
     page.mouse.move(0, 0)
     page.screenshot(path=str(SCREENSHOTS / "console.png"))
 

@@ -1,5 +1,6 @@
 import CurlHTTPClient
 import Foundation
+import GRDB
 import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
@@ -78,6 +79,59 @@ struct SimulatorFaultTests {
             let mid = try await env.gateway.store.message(id: reply)?.providerMessageId
             #expect(await callbacks(env, for: mid).map(\.event) == ["read", "delivery"])
             #expect(try await env.gateway.store.message(id: reply)?.status == .read)
+        }
+    }
+
+    @Test("a status callback the gateway refuses is delivered again by Messenger (as RBM's Pub/Sub does), never by Twilio")
+    func refusedCallbacksAreRedelivered() async throws {
+        try await TestEnvironment.with(statusCallbacks: true, configure: Self.noBot) { (env: TestEnvironment) async throws in
+            // The gateway cannot store a delivery receipt until the trigger is dropped: it answers 503.
+            try await env.sqlite.pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER refuse BEFORE UPDATE OF status ON messages WHEN NEW.status IN ('delivered', 'read')
+                    BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END
+                    """)
+            }
+            #expect(try await env.sender.sendMessenger(psid: "PSID-REFUSED", text: "hi").status == 200)
+            let contact = try await env.firstContact()
+            let reply = try #require(try await env.agentReply(contact.id, content: #"{"text":"again"}"#).json()["id"] as? String)
+            try await eventually("a refused delivery receipt") {
+                let mid = try await env.gateway.store.message(id: reply)?.providerMessageId
+                return await callbacks(env, for: mid).contains { $0.event == "delivery" && $0.gatewayStatus == 503 }
+            }
+            try await env.sqlite.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+            try await eventually("read after the redelivery") { try await env.gateway.store.message(id: reply)?.status == .read }
+            let mid = try await env.gateway.store.message(id: reply)?.providerMessageId
+            // The simulator logs an attempt once the gateway's answer is in.
+            try await eventually("both acknowledged") {
+                let sent = await callbacks(env, for: mid)
+                return ["delivery", "read"].allSatisfy { event in sent.contains { $0.event == event && $0.gatewayStatus == 200 } }
+            }
+            let sent = await callbacks(env, for: mid)
+            // Every refused attempt was followed by another, until one was acknowledged.
+            for event in ["delivery", "read"] {
+                let answers = sent.filter { $0.event == event }.map(\.gatewayStatus)
+                #expect(answers.last == 200, "\(event): \(answers)")
+                #expect(answers.dropLast().allSatisfy { $0 == 503 }, "\(event): \(answers)")
+            }
+            #expect(sent.filter { $0.event == "delivery" }.count >= 2)
+
+            // Twilio posts a status callback once: a refused one is not sent again.
+            try await env.sqlite.pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER refuse BEFORE UPDATE OF status ON messages WHEN NEW.status IN ('delivered', 'read')
+                    BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END
+                    """)
+            }
+            let sms = try await agentReply(env, phone: "+15551239005", text: "once only")
+            try await eventually("Twilio's two callbacks") {
+                await callbacks(env, for: try await env.gateway.store.message(id: sms)?.providerMessageId).count == 2
+            }
+            try await Task.sleep(nanoseconds: 300_000_000)
+            let sid = try await env.gateway.store.message(id: sms)?.providerMessageId
+            #expect(await callbacks(env, for: sid).map(\.event) == ["sent", "delivered"])
+            #expect(await callbacks(env, for: sid).map(\.gatewayStatus) == [200, 503])
+            #expect(try await env.gateway.store.message(id: sms)?.status == .sent)
         }
     }
 

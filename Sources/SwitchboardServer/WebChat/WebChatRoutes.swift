@@ -89,6 +89,9 @@ struct WebChatRoutes: Sendable {
             var logger = context.requestContext.logger
             logger[metadataKey: "channel"] = "webchat"
             guard let connection = await hub.attach(visitorId: visitor, writer: outbound, limit: limits.webSocketsPerVisitor) else {
+                logger.info("web-chat socket refused: too many sockets for this visitor", metadata: [
+                    "visitor_id": "\(visitor)", "limit": "\(limits.webSocketsPerVisitor)",
+                ])
                 await reply(.error(code: "too_many_sockets", message: "\(limits.webSocketsPerVisitor) sockets are open for this visitor"), outbound: outbound)
                 try? await outbound.close(.policyViolation, reason: "too_many_sockets")
                 return
