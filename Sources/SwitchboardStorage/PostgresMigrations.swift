@@ -319,5 +319,49 @@ enum PostgresMigrations {
                 WITH (gin_pending_list_limit = 256)
             """,
         ]),
+        Migration(name: "v17-reads-after-a-write-in-one-round-trip", statements: [
+            // A bot's turn needs the contact (and its flow position) right after its message is
+            // stored, and the live events need the message right after its send is recorded: each
+            // was a second round trip. Called LATERAL after the function that writes, in the same
+            // statement, these read what it wrote: a VOLATILE function takes a fresh snapshot for
+            // each query, after the writes before it (and after any row lock they waited for), where
+            // a plain subquery would see the statement's starting snapshot. PL/pgSQL, not SQL: its
+            // plans are kept for the session (a SQL function is parsed and planned on every call).
+            //
+            // A contact with everything the panel shows (the one definition `loadContacts` uses),
+            // and, when asked, its flow position.
+            """
+            CREATE FUNCTION switchboard_contacts(p_ids TEXT[], p_with_bot_state BOOLEAN)
+                RETURNS TABLE(id TEXT, name TEXT, photo_url TEXT, phone TEXT, bot_enabled BOOLEAN, last_message_at BIGINT,
+                              last_channel TEXT, attributes TEXT, channels TEXT, subscriptions TEXT, tags TEXT,
+                              rcs_capable BOOLEAN, rcs_features TEXT, rcs_checked_at BIGINT, bot_state TEXT)
+                LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+            RETURN QUERY
+            SELECT c.id, c.name, c.photo_url, c.phone, c.bot_enabled, c.last_message_at, c.last_channel,
+                   c.attributes::text,
+                   (SELECT COALESCE(json_agg(json_build_object(
+                                'channel', cc.channel, 'address', cc.address, 'lastUsedAt', cc.last_used_at,
+                                'pageId', cc.page_id, 'windowOpenUntil', cc.window_open_until)
+                            ORDER BY cc.last_used_at DESC NULLS LAST, cc.channel), '[]')::text
+                      FROM contact_channels cc WHERE cc.contact_id = c.id),
+                   (SELECT COALESCE(json_object_agg(s.channel, s.subscribed), '{}')::text
+                      FROM subscriptions s WHERE s.contact_id = c.id),
+                   (SELECT COALESCE(json_agg(t.tag ORDER BY lower(t.tag), t.tag), '[]')::text
+                      FROM contact_tags t WHERE t.contact_id = c.id),
+                   r.capable, r.features, r.checked_at,
+                   CASE WHEN p_with_bot_state THEN (SELECT b.state FROM bot_state b WHERE b.contact_id = c.id) END
+            FROM contacts c LEFT JOIN rcs_capabilities r ON r.phone = c.phone
+            WHERE c.id = ANY(p_ids);
+            END $$
+            """,
+            // One message, as written so far in this transaction.
+            """
+            CREATE FUNCTION switchboard_message(p_id TEXT) RETURNS SETOF messages LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                RETURN QUERY SELECT * FROM messages m WHERE m.id = p_id;
+            END $$
+            """,
+        ]),
     ]
 }

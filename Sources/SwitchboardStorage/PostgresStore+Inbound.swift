@@ -29,7 +29,9 @@ extension PostgresStore {
         }
 
         return try await transaction { connection in
-            let stored = try await Self.recordInbound(connection, record, remoteBot: false, lastOutboundSMS: mayBeChoice, logger: logger)
+            // A local bot's turn needs the contact and its flow position: read in the same round trip.
+            let stored = try await Self.recordInbound(
+                connection, record, remoteBot: false, lastOutboundSMS: mayBeChoice, withContact: localBot, logger: logger)
             if stored.duplicate { return .duplicate(messageId: stored.messageId) }
             let contactId = stored.contactId
             var content = inbound.content
@@ -64,13 +66,12 @@ extension PostgresStore {
                     """, logger)
                 return .stored(message: message, contact: nil, replies: replies)
             }
-            guard let bot, let contact = try await Self.loadContact(connection, id: contactId, logger: logger), contact.botEnabled else {
+            guard let bot, let contact = stored.contact, contact.botEnabled else {
                 return .stored(message: message, contact: nil, replies: replies)
             }
             // The flow's position is the contact's row in bot_state: whichever instance the next
-            // message reaches continues from it.
-            let state = try await connection.rows("SELECT state FROM bot_state WHERE contact_id = \(contactId)", logger)
-                .first?.value("state", as: String.self)
+            // message reaches continues from it (read after this message's write locked the contact).
+            let state = stored.botState
             let turn = bot.respond(to: BotInput(message: message, contact: contact, state: state))
             replies += try await Self.apply(
                 BotTurnPlan(turn: turn, channel: inbound.channel, subscribed: contact.subscriptions[inbound.channel.rawValue] != false),

@@ -46,117 +46,74 @@ extension PostgresStore {
 
     public func claimDueOutbox(limit: Int, channelLimits: [SwitchboardCore.Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
         let nowMillis = Timestamp.millis(now)
-        let leaseEnd = nowMillis + Int64(lease * 1000)
-        let claimId = UUID().uuidString
+        let claim = OutboxClaim(
+            claimId: UUID().uuidString, now: nowMillis, leaseEnd: nowMillis + Int64(lease * 1000),
+            unpaced: SwitchboardCore.Channel.allCases.filter { channelLimits[$0] == nil }.map(\.rawValue), limit: limit)
         let (logger, pacing) = (logger, pacing)
+        let channelLimited = SwitchboardCore.Channel.allCases.compactMap { channel in
+            channelLimits[channel].flatMap { $0 > 0 ? (channel, $0) : nil }
+        }
+        // Without a deployment-wide pace the claim is one statement, atomic on its own.
+        guard channelLimited.contains(where: { pacing[$0.0] != nil }) else {
+            var claim = claim
+            claim.limited = channelLimited.map { OutboxClaim.Limited(channel: $0.0, count: $0.1, bucket: nil) }
+            let (query, claimId) = (claim.query, claim.claimId)
+            return try await read { connection in try Self.outboxItems(try await connection.rows(query, logger), claimId: claimId) }
+        }
         return try await transaction { connection in
-            // The earliest due across the unpaced channels, `limit` in all; then each paced channel
-            // up to the tokens its bucket (local, then the deployment's) grants.
-            var batches: [(channels: [String], count: Int, paced: SwitchboardCore.Channel?)] = []
-            let unpaced = SwitchboardCore.Channel.allCases.filter { channelLimits[$0] == nil }.map(\.rawValue)
-            if limit > 0, !unpaced.isEmpty { batches.append((unpaced, limit, nil)) }
-            for channel in SwitchboardCore.Channel.allCases {
-                guard let channelLimit = channelLimits[channel], channelLimit > 0 else { continue }
-                var granted = channelLimit
-                if let pace = pacing[channel] {
-                    granted = try await Self.takeSharedTokens(
-                        connection, channel: channel, wanted: channelLimit, pace: pace, now: nowMillis, logger: logger)
-                }
-                if granted > 0 { batches.append(([channel.rawValue], granted, channel)) }
-            }
-            var claimed: [PostgresRandomAccessRow] = []
-            for batch in batches {
-                // SKIP LOCKED: rows another instance is claiming right now are left to it.
-                let rows = try await connection.rows("""
-                    WITH due AS (
-                        SELECT message_id FROM outbox
-                        WHERE channel = ANY(\(batch.channels)) AND next_attempt_at <= \(nowMillis)
-                        ORDER BY next_attempt_at, message_id LIMIT \(batch.count)
-                        FOR UPDATE SKIP LOCKED)
-                    UPDATE outbox o SET next_attempt_at = \(leaseEnd), attempts = o.attempts + 1,
-                        outcome_unknown_since = COALESCE(o.outcome_unknown_since, o.attempt_started_at),
-                        attempt_started_at = \(nowMillis), claim_id = \(claimId)
-                    FROM due WHERE o.message_id = due.message_id
-                    RETURNING o.message_id, o.channel, o.recipient, o.attempts, o.outcome_unknown_since, o.next_attempt_at
-                    """, logger)
-                claimed += rows
-                if let channel = batch.paced, let pace = pacing[channel], rows.count < batch.count {
-                    try await Self.returnSharedTokens(connection, channel: channel, count: batch.count - rows.count, pace: pace, logger: logger)
-                }
-            }
-            guard !claimed.isEmpty else { return [] }
-            let ids = try claimed.map { try $0.value("message_id", as: String.self) }
-            // Messages locked in id order (as every batch here), so concurrent batches cannot deadlock.
-            try await connection.rows("""
-                UPDATE messages SET status = 'sending', updated_at = \(nowMillis)
-                WHERE id IN (SELECT id FROM messages WHERE id = ANY(\(ids)) AND status = 'queued' ORDER BY id FOR UPDATE)
-                """, logger)
-            var details: [String: PostgresRandomAccessRow] = [:]
-            for row in try await connection.rows("""
-                SELECT m.id, m.contact_id, m.content, m.author_kind, c.phone,
-                       COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), true) AS subscribed,
-                       (SELECT window_open_until FROM contact_channels cc
-                         WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
-                FROM outbox o JOIN messages m ON m.id = o.message_id JOIN contacts c ON c.id = m.contact_id
-                WHERE o.message_id = ANY(\(ids))
-                """, logger) {
-                details[try row.value("id")] = row
-            }
-            var items: [OutboxItem] = []
-            for row in claimed {
-                let messageId: String = try row.value("message_id")
-                guard let channel = SwitchboardCore.Channel(rawValue: try row.value("channel", as: String.self)), let detail = details[messageId] else {
+            // Each paced channel's deployment-wide bucket, its row locked until the claim commits
+            // (instances take turns), grants up to its channel's limit; the claim statement charges
+            // it for the rows it got.
+            var claim = claim
+            for (channel, channelLimit) in channelLimited {
+                guard let pace = pacing[channel] else {
+                    claim.limited.append(.init(channel: channel, count: channelLimit, bucket: nil))
                     continue
                 }
-                let attempts: Int64 = try row.value("attempts")
-                items.append(OutboxItem(
-                    messageId: messageId, contactId: try detail.value("contact_id"), channel: channel,
-                    recipient: try row.value("recipient"), content: try Self.decodeContent(try detail.value("content")),
-                    previousAttempts: Int(clamping: attempts - 1),
-                    author: Message.Author.Kind(rawValue: try detail.value("author_kind", as: String.self)) ?? .bot,
-                    subscribed: try detail.value("subscribed"),
-                    windowOpenUntil: try detail.value("window_open_until", as: Int64?.self).map(Timestamp.date(millis:)),
-                    phone: try detail.value("phone", as: String?.self),
-                    outcomeUnknownSince: try row.value("outcome_unknown_since", as: Int64?.self).map(Timestamp.date(millis:)),
-                    claimId: claimId))
+                let bucket = try await Self.lockSharedBucket(connection, channel: channel, pace: pace, now: nowMillis, logger: logger)
+                claim.limited.append(.init(channel: channel, count: bucket.granting(channelLimit), bucket: bucket))
             }
-            return items
+            return try Self.outboxItems(try await connection.rows(claim.query, logger), claimId: claim.claimId)
         }
     }
 
-    /// Takes up to `wanted` tokens from the channel's deployment-wide bucket (its row locked until
-    /// the claim commits, so instances take turns) and returns how many it got.
-    static func takeSharedTokens(
-        _ connection: PostgresConnection, channel: SwitchboardCore.Channel, wanted: Int, pace: SharedPace, now: Int64, logger: Logger
-    ) async throws -> Int {
-        let burst = Double(max(1, pace.burst))
-        try await connection.rows("""
-            INSERT INTO channel_pacing (channel, tokens, refilled_at) VALUES (\(channel.rawValue), \(burst), \(now))
-            ON CONFLICT DO NOTHING
-            """, logger)
-        guard let row = try await connection.rows(
-            "SELECT tokens, refilled_at FROM channel_pacing WHERE channel = \(channel.rawValue) FOR UPDATE", logger).first
-        else { return 0 }
-        let tokens: Double = try row.value("tokens")
-        let refilledAt: Int64 = try row.value("refilled_at")
-        let elapsed = Double(max(0, now - refilledAt)) / 1000
-        let available = min(burst, tokens + elapsed * pace.perSecond)
-        let granted = max(0, min(wanted, Int(available.rounded(.down))))
-        try await connection.rows("""
-            UPDATE channel_pacing SET tokens = \(available - Double(granted)), refilled_at = \(max(now, refilledAt))
-            WHERE channel = \(channel.rawValue)
-            """, logger)
-        return granted
+    /// The claim statement's rows as outbox items, oldest message first.
+    static func outboxItems(_ rows: [PostgresRandomAccessRow], claimId: String) throws -> [OutboxItem] {
+        try rows.compactMap { row -> OutboxItem? in
+            guard let channel = SwitchboardCore.Channel(rawValue: try row.value("channel", as: String.self)) else { return nil }
+            let attempts: Int64 = try row.value("attempts")
+            return OutboxItem(
+                messageId: try row.value("message_id"), contactId: try row.value("contact_id"), channel: channel,
+                recipient: try row.value("recipient"), content: try decodeContent(try row.value("content")),
+                previousAttempts: Int(clamping: attempts - 1),
+                author: Message.Author.Kind(rawValue: try row.value("author_kind", as: String.self)) ?? .bot,
+                subscribed: try row.value("subscribed"),
+                windowOpenUntil: try row.value("window_open_until", as: Int64?.self).map(Timestamp.date(millis:)),
+                phone: try row.value("phone", as: String?.self),
+                outcomeUnknownSince: try row.value("outcome_unknown_since", as: Int64?.self).map(Timestamp.date(millis:)),
+                claimId: claimId)
+        }
     }
 
-    /// Gives back tokens taken for rows that were not there.
-    static func returnSharedTokens(
-        _ connection: PostgresConnection, channel: SwitchboardCore.Channel, count: Int, pace: SharedPace, logger: Logger
-    ) async throws {
-        try await connection.rows("""
-            UPDATE channel_pacing SET tokens = LEAST(\(Double(max(1, pace.burst))), tokens + \(Double(count)))
-            WHERE channel = \(channel.rawValue)
-            """, logger)
+    /// A channel's deployment-wide token bucket, its row locked for the transaction (created full
+    /// on first use), refilled to `now`.
+    static func lockSharedBucket(
+        _ connection: PostgresConnection, channel: SwitchboardCore.Channel, pace: SharedPace, now: Int64, logger: Logger
+    ) async throws -> SharedBucket {
+        let burst = Double(max(1, pace.burst))
+        for attempt in 0..<2 {
+            if let row = try await connection.rows(
+                "SELECT tokens, refilled_at FROM channel_pacing WHERE channel = \(channel.rawValue) FOR UPDATE", logger).first {
+                return SharedBucket(
+                    channel: channel, tokens: try row.value("tokens"), refilledAt: try row.value("refilled_at"), pace: pace, now: now)
+            }
+            guard attempt == 0 else { break }
+            try await connection.rows("""
+                INSERT INTO channel_pacing (channel, tokens, refilled_at) VALUES (\(channel.rawValue), \(burst), \(now))
+                ON CONFLICT DO NOTHING
+                """, logger)
+        }
+        throw PostgresStoreError.unexpectedAnswer("channel_pacing has no row for \(channel.rawValue)")
     }
 
     /// Serializes the recording of a provider message id with the reports about it, across instances.
@@ -199,12 +156,16 @@ extension PostgresStore {
         let logger = logger
         if case .sent(let providerMessageId) = result {
             // The common outcome in one round trip (migration v15), unless status reports came first.
+            // The message as recorded comes back in the same round trip when asked for (v17).
             let (outcome, message) = try await read { connection -> (String, Message?) in
-                let answer = try await connection.rows(
-                    "SELECT switchboard_record_sent(\(messageId), \(claimId), \(providerMessageId), \(nowMillis)) AS outcome", logger)
-                let outcome = try answer.first?.value("outcome", as: String.self) ?? ""
-                guard outcome == "recorded", returning else { return (outcome, nil) }
-                return (outcome, try await Self.message(connection, id: messageId, logger: logger))
+                guard let row = try await connection.rows("""
+                    SELECT r.outcome, m.* FROM switchboard_record_sent(\(messageId), \(claimId), \(providerMessageId), \(nowMillis)) AS r(outcome)
+                    LEFT JOIN LATERAL switchboard_message(CASE WHEN r.outcome = 'recorded' AND \(returning) THEN \(messageId) END) m ON true
+                    """, logger).first
+                else { return ("", nil) }
+                let outcome = try row.value("outcome", as: String.self)
+                guard outcome == "recorded", returning, try row.value("id", as: String?.self) != nil else { return (outcome, nil) }
+                return (outcome, try Self.message(from: row))
             }
             switch outcome {
             case "lease_lost": throw StoreError.leaseLost(messageId: messageId)

@@ -61,59 +61,52 @@ extension PostgresStore {
     }
 
     /// Contacts with everything the panel shows, in the order of `ids` (missing ones left out): one
-    /// query for the whole page, the channels, subscriptions and tags aggregated as JSON per contact.
+    /// query for the whole page, the channels, subscriptions and tags aggregated as JSON per contact
+    /// (`switchboard_contacts`, migration v17).
     static func loadContacts(_ connection: PostgresConnection, ids: [String], logger: Logger) async throws -> [Contact] {
         guard !ids.isEmpty else { return [] }
         var contacts: [String: Contact] = [:]
-        let decoder = JSONDecoder()
-        for row in try await connection.rows("""
-            SELECT c.id, c.name, c.photo_url, c.phone, c.bot_enabled, c.last_message_at, c.last_channel,
-                   c.attributes::text AS attributes,
-                   (SELECT COALESCE(json_agg(json_build_object(
-                                'channel', cc.channel, 'address', cc.address, 'lastUsedAt', cc.last_used_at,
-                                'pageId', cc.page_id, 'windowOpenUntil', cc.window_open_until)
-                            ORDER BY cc.last_used_at DESC NULLS LAST, cc.channel), '[]')::text
-                      FROM contact_channels cc WHERE cc.contact_id = c.id) AS channels,
-                   (SELECT COALESCE(json_object_agg(s.channel, s.subscribed), '{}')::text
-                      FROM subscriptions s WHERE s.contact_id = c.id) AS subscriptions,
-                   (SELECT COALESCE(json_agg(t.tag ORDER BY lower(t.tag), t.tag), '[]')::text
-                      FROM contact_tags t WHERE t.contact_id = c.id) AS tags,
-                   r.capable AS rcs_capable, r.features AS rcs_features, r.checked_at AS rcs_checked_at
-            FROM contacts c LEFT JOIN rcs_capabilities r ON r.phone = c.phone
-            WHERE c.id = ANY(\(ids))
-            """, logger) {
-            let id: String = try row.value("id")
-            let json = { (column: String) throws -> Data in Data(try row.value(column, as: String.self).utf8) }
-            var contact = Contact(
-                id: id, name: try row.value("name", as: String?.self), photoUrl: try row.value("photo_url", as: String?.self),
-                phone: try row.value("phone", as: String?.self), botEnabled: try row.value("bot_enabled"),
-                lastMessageAt: try row.value("last_message_at", as: Int64?.self).map(Timestamp.date(millis:)),
-                lastChannel: try row.value("last_channel", as: String?.self).flatMap(SwitchboardCore.Channel.init(rawValue:)), channels: [],
-                subscriptions: [:], rcs: nil, facebook: nil,
-                attributes: (try? decoder.decode([String: String].self, from: try json("attributes"))) ?? [:],
-                tags: try decoder.decode([String].self, from: try json("tags")))
-            // Most recently used first; a Messenger channel also gives the Facebook panel (its latest).
-            for entry in try decoder.decode([ChannelRow].self, from: try json("channels")) {
-                guard let channel = SwitchboardCore.Channel(rawValue: entry.channel) else { continue }
-                contact.channels.append(.init(channel: channel, address: entry.address, lastUsedAt: entry.lastUsedAt.map(Timestamp.date(millis:))))
-                contact.subscriptions[channel.rawValue] = true
-                if channel == .messenger, contact.facebook == nil {
-                    contact.facebook = .init(
-                        psid: entry.address, pageId: entry.pageId, windowOpenUntil: entry.windowOpenUntil.map(Timestamp.date(millis:)))
-                }
-            }
-            for (channel, subscribed) in try decoder.decode([String: Bool].self, from: try json("subscriptions")) {
-                contact.subscriptions[channel] = subscribed
-            }
-            if contact.phone != nil, let capable = try row.value("rcs_capable", as: Bool?.self) {
-                contact.rcs = .init(
-                    capable: capable,
-                    features: (try row.value("rcs_features", as: String?.self)).flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) } ?? [],
-                    checkedAt: try row.value("rcs_checked_at", as: Int64?.self).map(Timestamp.date(millis:)))
-            }
-            contacts[id] = contact
+        for row in try await connection.rows("SELECT * FROM switchboard_contacts(\(ids), false)", logger) {
+            guard let contact = try contact(from: row) else { continue }
+            contacts[contact.id] = contact
         }
         return ids.compactMap { contacts[$0] }
+    }
+
+    /// A row of `switchboard_contacts` as the normalized contact; nil when the row's `id` is null
+    /// (a LATERAL call that matched nothing).
+    static func contact(from row: PostgresRandomAccessRow) throws -> Contact? {
+        guard let id = try row.value("id", as: String?.self) else { return nil }
+        let decoder = JSONDecoder()
+        let json = { (column: String) throws -> Data in Data(try row.value(column, as: String.self).utf8) }
+        var contact = Contact(
+            id: id, name: try row.value("name", as: String?.self), photoUrl: try row.value("photo_url", as: String?.self),
+            phone: try row.value("phone", as: String?.self), botEnabled: try row.value("bot_enabled"),
+            lastMessageAt: try row.value("last_message_at", as: Int64?.self).map(Timestamp.date(millis:)),
+            lastChannel: try row.value("last_channel", as: String?.self).flatMap(SwitchboardCore.Channel.init(rawValue:)), channels: [],
+            subscriptions: [:], rcs: nil, facebook: nil,
+            attributes: (try? decoder.decode([String: String].self, from: try json("attributes"))) ?? [:],
+            tags: try decoder.decode([String].self, from: try json("tags")))
+        // Most recently used first; a Messenger channel also gives the Facebook panel (its latest).
+        for entry in try decoder.decode([ChannelRow].self, from: try json("channels")) {
+            guard let channel = SwitchboardCore.Channel(rawValue: entry.channel) else { continue }
+            contact.channels.append(.init(channel: channel, address: entry.address, lastUsedAt: entry.lastUsedAt.map(Timestamp.date(millis:))))
+            contact.subscriptions[channel.rawValue] = true
+            if channel == .messenger, contact.facebook == nil {
+                contact.facebook = .init(
+                    psid: entry.address, pageId: entry.pageId, windowOpenUntil: entry.windowOpenUntil.map(Timestamp.date(millis:)))
+            }
+        }
+        for (channel, subscribed) in try decoder.decode([String: Bool].self, from: try json("subscriptions")) {
+            contact.subscriptions[channel] = subscribed
+        }
+        if contact.phone != nil, let capable = try row.value("rcs_capable", as: Bool?.self) {
+            contact.rcs = .init(
+                capable: capable,
+                features: (try row.value("rcs_features", as: String?.self)).flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) } ?? [],
+                checkedAt: try row.value("rcs_checked_at", as: Int64?.self).map(Timestamp.date(millis:)))
+        }
+        return contact
     }
 
     /// One `contact_channels` row as `loadContacts` aggregates it.

@@ -30,7 +30,10 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     /// `count` stores on one fresh database, as `count` gateway instances would open it (opened at
     /// once, so PostgreSQL's migration lock is exercised); all closed and removed afterwards.
-    func withStores(count: Int, _ body: ([any MessageStore]) async throws -> Void) async throws {
+    /// `pacing`: the deployment-wide paces PostgreSQL's stores apply (SQLite has none).
+    func withStores(
+        count: Int, pacing: [Channel: PostgresStore.SharedPace] = [:], _ body: ([any MessageStore]) async throws -> Void
+    ) async throws {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-conformance-\(UUID().uuidString)")
@@ -51,7 +54,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             location.database = name
             let opened = location
             let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-                for _ in 0..<count { group.addTask { try await PostgresStore.open(opened, poolSize: 4, logger: logger) } }
+                for _ in 0..<count { group.addTask { try await PostgresStore.open(opened, poolSize: 4, pacing: pacing, logger: logger) } }
                 var stores: [any MessageStore] = []
                 for try await store in group { stores.append(store) }
                 return stores
@@ -173,6 +176,60 @@ struct StorageConformanceTests {
                 author: .init(kind: .agent), at: now)
             #expect(try await store.claimDueOutbox(limit: 10, now: now, lease: 30).map(\.messageId) == [other.id])
             #expect(try await store.claimDueOutbox(limit: 10, now: now.addingTimeInterval(31), lease: 30).map(\.messageId) == [other.id])
+        }
+    }
+
+    @Test("a claim takes at most a channel's limit of it, and the other channels' rows beside", arguments: StoreBackend.available)
+    func channelLimits(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let inbound = try stored(try await store.ingest(sms("SM1"), at: now, bot: nil))
+            var queued: [String] = []
+            for text in ["one", "two", "three"] {
+                queued.append(try await store.enqueueOutbound(
+                    contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: text),
+                    author: .init(kind: .agent), at: now).id)
+            }
+            let psid = try stored(try await store.ingest(
+                InboundMessage(channel: .messenger, senderAddress: "PSID1", providerMessageId: "m_1", content: Content(text: "hi")), at: now, bot: nil))
+            let messenger = try await store.enqueueOutbound(
+                contactId: psid.contactId, channel: .messenger, recipient: "PSID1", content: Content(text: "hello"), author: .init(kind: .agent), at: now)
+            let first = try await store.claimDueOutbox(limit: 10, channelLimits: [.sms: 2], now: now, lease: 60)
+            // The SMS two of three, the oldest.
+            #expect(Set(first.map(\.messageId)) == [queued[0], queued[1], messenger.id])
+            #expect(Set(first.compactMap(\.content.text)) == ["one", "two", "hello"])
+            #expect(first.allSatisfy { $0.subscribed && $0.previousAttempts == 0 && !$0.claimId.isEmpty })
+            #expect(first.first { $0.channel == .sms }?.phone == "+15551230000")
+            #expect(first.first { $0.channel == .messenger }?.recipient == "PSID1")
+            #expect(try await store.claimDueOutbox(limit: 10, channelLimits: [.sms: 2], now: now, lease: 60).map(\.messageId) == [queued[2]])
+            #expect(try await store.claimDueOutbox(limit: 10, channelLimits: [.sms: 0], now: now, lease: 60).isEmpty)
+        }
+    }
+
+    @Test("PostgreSQL: a paced channel's bucket is shared by every instance, and charged only for the rows claimed",
+          arguments: StoreBackend.available.filter { $0 == .postgres })
+    func sharedPacing(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 2, pacing: [.sms: .init(perSecond: 10, burst: 3)]) { stores in
+            let (a, b) = (stores[0], stores[1])
+            let inbound = try stored(try await a.ingest(sms("SM1"), at: now, bot: nil))
+            for index in 0..<6 {
+                _ = try await a.enqueueOutbound(
+                    contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "\(index)"),
+                    author: .init(kind: .agent), at: now)
+            }
+            func claim(_ store: any MessageStore, after seconds: Double) async throws -> Int {
+                try await store.claimDueOutbox(limit: 10, channelLimits: [.sms: 10], now: now.addingTimeInterval(seconds), lease: 600).count
+            }
+            #expect(try await claim(a, after: 0) == 3) // the burst
+            #expect(try await claim(b, after: 0) == 0) // the same bucket, on the other instance
+            #expect(try await claim(b, after: 0.1) == 1) // 10/s: one token in 0.1 s
+            #expect(try await claim(a, after: 0.1) == 0)
+            // 0.4 s later the bucket is full again (its burst, 3) and two rows are left: it keeps the
+            // token it did not use, for the next row.
+            #expect(try await claim(a, after: 0.5) == 2)
+            let c = try await b.enqueueOutbound(
+                contactId: inbound.contactId, channel: .sms, recipient: "+15551230000", content: Content(text: "late"),
+                author: .init(kind: .agent), at: now)
+            #expect(try await b.claimDueOutbox(limit: 10, channelLimits: [.sms: 10], now: now.addingTimeInterval(0.5), lease: 600).map(\.messageId) == [c.id])
         }
     }
 
