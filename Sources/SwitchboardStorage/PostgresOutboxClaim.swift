@@ -1,40 +1,22 @@
 import PostgresNIO
 import SwitchboardCore
 
-/// A channel's deployment-wide token bucket (its `channel_pacing` row) as read, refilled to now.
-struct SharedBucket: Sendable, Equatable {
-    var channel: SwitchboardCore.Channel
-    /// Tokens available now: what the row holds plus what the time since its refill added, at most
-    /// the burst.
-    var available: Double
-    /// What the row's `refilled_at` becomes (never earlier than it was: instance clocks differ).
-    var refilledAt: Int64
-
-    init(channel: SwitchboardCore.Channel, tokens: Double, refilledAt: Int64, pace: PostgresStore.SharedPace, now: Int64) {
-        self.channel = channel
-        let elapsed = Double(max(0, now - refilledAt)) / 1000
-        available = min(Double(max(1, pace.burst)), tokens + elapsed * pace.perSecond)
-        self.refilledAt = max(now, refilledAt)
-    }
-
-    /// How many rows a claim may take of the `wanted`: the whole tokens available.
-    func granting(_ wanted: Int) -> Int {
-        guard available >= 1 else { return 0 }
-        return max(0, min(wanted, Int(available.rounded(.down))))
-    }
-}
-
-/// One claim of due outbox rows, as one statement: every batch (the unpaced channels together,
-/// each channel with a limit alone) taken with `FOR UPDATE SKIP LOCKED` and leased to `claimId`,
-/// the paced channels' buckets charged for the rows they got, the messages marked `sending`
-/// (locked in id order, as every batch here, so concurrent claims cannot deadlock), and what a send
-/// needs read with them: one round trip instead of six to ten.
+/// One claim of due outbox rows, as one statement (one round trip, was six to ten): every batch
+/// (the unpaced channels together, each channel with a limit alone) taken with `FOR UPDATE SKIP
+/// LOCKED` and leased to `claimId`, the messages marked `sending` (locked in id order, as every
+/// batch here, so concurrent claims cannot deadlock), and what a send needs read with them.
+///
+/// A channel with a deployment-wide pace takes at most the whole tokens of its bucket (its
+/// `channel_pacing` row, locked first, so instances take turns; refilled at `perSecond` since
+/// `refilled_at`, up to `burst`), and the bucket is charged for the rows the batch got. The
+/// refill is the token bucket `SendPacer` keeps per instance, written in SQL so that reading,
+/// claiming and charging are one statement.
 struct OutboxClaim: Sendable {
-    /// A channel claimed on its own, up to `count` rows; `bucket` when a deployment-wide pace applies.
+    /// A channel claimed on its own, up to `count` rows; `pace` when a deployment-wide one applies.
     struct Limited: Sendable {
         var channel: SwitchboardCore.Channel
         var count: Int
-        var bucket: SharedBucket?
+        var pace: PostgresStore.SharedPace?
     }
 
     var claimId: String
@@ -52,15 +34,34 @@ struct OutboxClaim: Sendable {
             return "$\(binds.count)"
         }
         let (now, leaseEnd, claimId) = (bind(self.now), bind(self.leaseEnd), bind(self.claimId))
-        var batches: [(channels: String, count: Int)] = []
-        if limit > 0, !unpaced.isEmpty { batches.append((bind(unpaced), limit)) }
-        for batch in limited where batch.count > 0 { batches.append((bind([batch.channel.rawValue]), batch.count)) }
         var ctes: [String] = []
+        var batches: [(channels: String, limit: String)] = []
+        if limit > 0, !unpaced.isEmpty { batches.append((bind(unpaced), bind(limit))) }
+        // The paced buckets, each locked and refilled to now: `available` tokens.
+        var buckets: [(channel: String, cte: String)] = []
+        for batch in limited {
+            guard batch.count > 0 else { continue }
+            let channel = bind(batch.channel.rawValue)
+            guard let pace = batch.pace else {
+                batches.append((channel.asArray, bind(batch.count)))
+                continue
+            }
+            let cte = "bucket\(buckets.count)"
+            ctes.append("""
+                \(cte) AS (
+                    SELECT LEAST(\(bind(Double(max(1, pace.burst)))), tokens + GREATEST(0, \(now) - refilled_at) / 1000.0 * \(bind(pace.perSecond)))
+                        AS available
+                    FROM channel_pacing WHERE channel = \(channel) FOR UPDATE)
+                """)
+            buckets.append((channel, cte))
+            // No bucket row (never: the store creates them on opening) grants nothing.
+            batches.append((channel.asArray, "COALESCE((SELECT GREATEST(0, LEAST(\(bind(batch.count)), floor(available)))::int FROM \(cte)), 0)"))
+        }
         for (index, batch) in batches.enumerated() {
             ctes.append("""
                 due\(index) AS (
                     SELECT message_id FROM outbox WHERE channel = ANY(\(batch.channels)) AND next_attempt_at <= \(now)
-                    ORDER BY next_attempt_at, message_id LIMIT \(bind(batch.count)) FOR UPDATE SKIP LOCKED)
+                    ORDER BY next_attempt_at, message_id LIMIT \(batch.limit) FOR UPDATE SKIP LOCKED)
                 """)
         }
         let due = batches.isEmpty
@@ -74,13 +75,13 @@ struct OutboxClaim: Sendable {
                 FROM (\(due)) due WHERE o.message_id = due.message_id
                 RETURNING o.message_id, o.channel, o.recipient, o.attempts, o.outcome_unknown_since)
             """)
-        for (index, bucket) in limited.compactMap(\.bucket).enumerated() {
-            let channel = bind(bucket.channel.rawValue)
+        for bucket in buckets {
             ctes.append("""
-                paced\(index) AS (
-                    UPDATE channel_pacing SET tokens = \(bind(bucket.available)) - (SELECT count(*) FROM claimed WHERE channel = \(channel)),
-                        refilled_at = \(bind(bucket.refilledAt))
-                    WHERE channel = \(channel))
+                paced_\(bucket.cte) AS (
+                    UPDATE channel_pacing SET
+                        tokens = (SELECT available FROM \(bucket.cte)) - (SELECT count(*) FROM claimed WHERE channel = \(bucket.channel)),
+                        refilled_at = GREATEST(\(now), refilled_at)
+                    WHERE channel = \(bucket.channel))
                 """)
         }
         ctes.append("""
@@ -100,4 +101,9 @@ struct OutboxClaim: Sendable {
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
+}
+
+private extension String {
+    /// A bound channel name as a one-element array, for `= ANY(...)`.
+    var asArray: String { "ARRAY[\(self)]" }
 }

@@ -46,35 +46,16 @@ extension PostgresStore {
 
     public func claimDueOutbox(limit: Int, channelLimits: [SwitchboardCore.Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
         let nowMillis = Timestamp.millis(now)
-        let claim = OutboxClaim(
+        var claim = OutboxClaim(
             claimId: UUID().uuidString, now: nowMillis, leaseEnd: nowMillis + Int64(lease * 1000),
             unpaced: SwitchboardCore.Channel.allCases.filter { channelLimits[$0] == nil }.map(\.rawValue), limit: limit)
-        let (logger, pacing) = (logger, pacing)
-        let channelLimited = SwitchboardCore.Channel.allCases.compactMap { channel in
-            channelLimits[channel].flatMap { $0 > 0 ? (channel, $0) : nil }
+        // Each channel with a limit on its own (paced channels within their deployment-wide bucket
+        // too): one statement, atomic on its own.
+        claim.limited = SwitchboardCore.Channel.allCases.compactMap { channel in
+            channelLimits[channel].map { OutboxClaim.Limited(channel: channel, count: $0, pace: pacing[channel]) }
         }
-        // Without a deployment-wide pace the claim is one statement, atomic on its own.
-        guard channelLimited.contains(where: { pacing[$0.0] != nil }) else {
-            var claim = claim
-            claim.limited = channelLimited.map { OutboxClaim.Limited(channel: $0.0, count: $0.1, bucket: nil) }
-            let (query, claimId) = (claim.query, claim.claimId)
-            return try await read { connection in try Self.outboxItems(try await connection.rows(query, logger), claimId: claimId) }
-        }
-        return try await transaction { connection in
-            // Each paced channel's deployment-wide bucket, its row locked until the claim commits
-            // (instances take turns), grants up to its channel's limit; the claim statement charges
-            // it for the rows it got.
-            var claim = claim
-            for (channel, channelLimit) in channelLimited {
-                guard let pace = pacing[channel] else {
-                    claim.limited.append(.init(channel: channel, count: channelLimit, bucket: nil))
-                    continue
-                }
-                let bucket = try await Self.lockSharedBucket(connection, channel: channel, pace: pace, now: nowMillis, logger: logger)
-                claim.limited.append(.init(channel: channel, count: bucket.granting(channelLimit), bucket: bucket))
-            }
-            return try Self.outboxItems(try await connection.rows(claim.query, logger), claimId: claim.claimId)
-        }
+        let (query, claimId, logger) = (claim.query, claim.claimId, logger)
+        return try await read { connection in try Self.outboxItems(try await connection.rows(query, logger), claimId: claimId) }
     }
 
     /// The claim statement's rows as outbox items, oldest message first.
@@ -93,27 +74,6 @@ extension PostgresStore {
                 outcomeUnknownSince: try row.value("outcome_unknown_since", as: Int64?.self).map(Timestamp.date(millis:)),
                 claimId: claimId)
         }
-    }
-
-    /// A channel's deployment-wide token bucket, its row locked for the transaction (created full
-    /// on first use), refilled to `now`.
-    static func lockSharedBucket(
-        _ connection: PostgresConnection, channel: SwitchboardCore.Channel, pace: SharedPace, now: Int64, logger: Logger
-    ) async throws -> SharedBucket {
-        let burst = Double(max(1, pace.burst))
-        for attempt in 0..<2 {
-            if let row = try await connection.rows(
-                "SELECT tokens, refilled_at FROM channel_pacing WHERE channel = \(channel.rawValue) FOR UPDATE", logger).first {
-                return SharedBucket(
-                    channel: channel, tokens: try row.value("tokens"), refilledAt: try row.value("refilled_at"), pace: pace, now: now)
-            }
-            guard attempt == 0 else { break }
-            try await connection.rows("""
-                INSERT INTO channel_pacing (channel, tokens, refilled_at) VALUES (\(channel.rawValue), \(burst), \(now))
-                ON CONFLICT DO NOTHING
-                """, logger)
-        }
-        throw PostgresStoreError.unexpectedAnswer("channel_pacing has no row for \(channel.rawValue)")
     }
 
     /// Serializes the recording of a provider message id with the reports about it, across instances.

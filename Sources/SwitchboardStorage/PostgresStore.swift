@@ -11,7 +11,7 @@ import Synchronization
 /// What makes several instances safe is PostgreSQL's own: provider message ids are a primary key
 /// (a retry that lands on the other instance waits for the first commit, then finds it); the outbox
 /// and the bot-delivery queue are claimed with `FOR UPDATE SKIP LOCKED` and leased with an expiry
-/// and a claim id; pacing is a row per channel locked in the claim's transaction; live updates
+/// and a claim id; pacing is a row per channel that each claim locks and charges in its one statement; live updates
 /// cross instances with `LISTEN`/`NOTIFY` (`PostgresEventRelay`); migrations run under an advisory
 /// lock. Times are milliseconds since 1970 in BIGINT columns, as on SQLite.
 public final class PostgresStore: MessageStore {
@@ -73,6 +73,7 @@ public final class PostgresStore: MessageStore {
         do {
             try await store.checkReadiness()
             if migrate { try await store.migrate() }
+            if !pacing.isEmpty { try await store.createPacingBuckets() }
         } catch {
             await store.close()
             throw PostgresStoreError.unreachable(endpoint: location.endpoint, database: location.database, reason: Self.describe(error))
@@ -200,6 +201,22 @@ public final class PostgresStore: MessageStore {
     public func checkReadiness() async throws {
         let logger = logger
         _ = try await read { connection in try await connection.query("SELECT 1", logger: logger).collect() }
+    }
+
+    /// The deployment-wide token bucket of each paced channel (a `channel_pacing` row), full, unless
+    /// another instance created it: every claim then finds the row to lock. Refilled "at 0": full
+    /// whatever the clock of the instance that claims first.
+    func createPacingBuckets() async throws {
+        let (pacing, logger) = (pacing, logger)
+        try await read { connection in
+            for (channel, pace) in pacing.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                try await connection.rows("""
+                    INSERT INTO channel_pacing (channel, tokens, refilled_at)
+                    VALUES (\(channel.rawValue), \(Double(max(1, pace.burst))), \(Int64(0)))
+                    ON CONFLICT DO NOTHING
+                    """, logger)
+            }
+        }
     }
 
     // MARK: Migrations
