@@ -363,5 +363,89 @@ enum PostgresMigrations {
             END $$
             """,
         ]),
+        Migration(name: "v18-claim-in-a-function", statements: [
+            // One claim of due outbox rows, as one call: every batch (the unpaced channels together,
+            // each channel with a limit alone) taken with FOR UPDATE SKIP LOCKED and leased to
+            // `p_claim_id`, the messages marked `sending` (locked in id order, as every batch here,
+            // so concurrent claims cannot deadlock), and what a send needs returned with them. As
+            // one statement it was planned on every call (1.2 ms of parse and plan against 0.4 ms
+            // of work, at 300 claims a second); a PL/pgSQL function keeps its plans for the session.
+            //
+            // A channel with a deployment-wide pace (`p_paced`) takes at most the whole tokens of
+            // its bucket (its `channel_pacing` row, locked first, so instances take turns; refilled
+            // at `p_rates` a second since `refilled_at`, up to `p_bursts`), and the bucket is charged
+            // for the rows the batch got: the token bucket `SendPacer` keeps per instance, in SQL so
+            // that reading, claiming and charging are one call.
+            //
+            // Generic plans (`plan_cache_mode`): PostgreSQL's default re-plans a statement with
+            // parameters on every call while a plan for the values looks cheaper than one for any
+            // values, which for these lookups by key it always does; measured per call, an empty
+            // claim 0.128 -> 0.048 ms, a contact's read 0.141 -> 0.042 ms.
+            """
+            CREATE FUNCTION switchboard_claim_outbox(
+                p_now BIGINT, p_lease_end BIGINT, p_claim_id TEXT, p_unpaced TEXT[], p_limit BIGINT,
+                p_channels TEXT[], p_counts BIGINT[], p_paced BOOLEAN[], p_rates FLOAT8[], p_bursts FLOAT8[])
+                RETURNS TABLE(message_id TEXT, channel TEXT, recipient TEXT, attempts BIGINT, outcome_unknown_since BIGINT,
+                              contact_id TEXT, content TEXT, author_kind TEXT, phone TEXT, subscribed BOOLEAN,
+                              window_open_until BIGINT)
+                LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+            #variable_conflict use_column
+            DECLARE
+                v_ids TEXT[] := '{}';
+                v_got TEXT[];
+                v_available FLOAT8;
+                v_count BIGINT;
+            BEGIN
+                IF p_limit > 0 AND cardinality(p_unpaced) > 0 THEN
+                    SELECT array_agg(d.message_id) INTO v_got FROM (
+                        SELECT o.message_id FROM outbox o WHERE o.channel = ANY(p_unpaced) AND o.next_attempt_at <= p_now
+                        ORDER BY o.next_attempt_at, o.message_id LIMIT p_limit FOR UPDATE SKIP LOCKED) d;
+                    v_ids := v_ids || COALESCE(v_got, '{}');
+                END IF;
+                FOR i IN 1..COALESCE(cardinality(p_channels), 0) LOOP
+                    CONTINUE WHEN p_counts[i] <= 0;
+                    v_count := p_counts[i];
+                    v_available := NULL;
+                    IF p_paced[i] THEN
+                        SELECT LEAST(p_bursts[i], b.tokens + GREATEST(0, p_now - b.refilled_at) / 1000.0 * p_rates[i]) INTO v_available
+                            FROM channel_pacing b WHERE b.channel = p_channels[i] FOR UPDATE;
+                        -- No bucket row (never: each instance creates its rows on opening) grants nothing.
+                        v_count := CASE WHEN v_available IS NULL THEN 0 ELSE GREATEST(0, LEAST(v_count, floor(v_available)))::bigint END;
+                    END IF;
+                    v_got := NULL;
+                    IF v_count > 0 THEN
+                        SELECT array_agg(d.message_id) INTO v_got FROM (
+                            SELECT o.message_id FROM outbox o WHERE o.channel = p_channels[i] AND o.next_attempt_at <= p_now
+                            ORDER BY o.next_attempt_at, o.message_id LIMIT v_count FOR UPDATE SKIP LOCKED) d;
+                    END IF;
+                    IF v_available IS NOT NULL THEN
+                        UPDATE channel_pacing b SET tokens = v_available - COALESCE(cardinality(v_got), 0),
+                            refilled_at = GREATEST(p_now, b.refilled_at)
+                            WHERE b.channel = p_channels[i];
+                    END IF;
+                    v_ids := v_ids || COALESCE(v_got, '{}');
+                END LOOP;
+                IF cardinality(v_ids) = 0 THEN RETURN; END IF;
+                PERFORM 1 FROM messages m WHERE m.id = ANY(v_ids) AND m.status = 'queued' ORDER BY m.id FOR UPDATE;
+                UPDATE messages m SET status = 'sending', updated_at = p_now WHERE m.id = ANY(v_ids) AND m.status = 'queued';
+                RETURN QUERY
+                WITH claimed AS (
+                    UPDATE outbox o SET next_attempt_at = p_lease_end, attempts = o.attempts + 1,
+                        outcome_unknown_since = COALESCE(o.outcome_unknown_since, o.attempt_started_at),
+                        attempt_started_at = p_now, claim_id = p_claim_id
+                    WHERE o.message_id = ANY(v_ids)
+                    RETURNING o.message_id, o.channel, o.recipient, o.attempts::bigint AS attempts, o.outcome_unknown_since)
+                SELECT cl.message_id, cl.channel, cl.recipient, cl.attempts, cl.outcome_unknown_since,
+                       m.contact_id, m.content, m.author_kind, c.phone,
+                       COALESCE((SELECT s.subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = cl.channel), true),
+                       (SELECT cc.window_open_until FROM contact_channels cc
+                         WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = cl.recipient)
+                FROM claimed cl JOIN messages m ON m.id = cl.message_id JOIN contacts c ON c.id = m.contact_id
+                ORDER BY cl.message_id;
+            END $$
+            """,
+            "ALTER FUNCTION switchboard_contacts(TEXT[], BOOLEAN) SET plan_cache_mode = force_generic_plan",
+            "ALTER FUNCTION switchboard_message(TEXT) SET plan_cache_mode = force_generic_plan",
+        ]),
     ]
 }

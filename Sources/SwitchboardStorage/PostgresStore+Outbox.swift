@@ -46,19 +46,23 @@ extension PostgresStore {
 
     public func claimDueOutbox(limit: Int, channelLimits: [SwitchboardCore.Channel: Int], now: Date, lease: Double) async throws -> [OutboxItem] {
         let nowMillis = Timestamp.millis(now)
-        var claim = OutboxClaim(
-            claimId: UUID().uuidString, now: nowMillis, leaseEnd: nowMillis + Int64(lease * 1000),
-            unpaced: SwitchboardCore.Channel.allCases.filter { channelLimits[$0] == nil }.map(\.rawValue), limit: limit)
-        // Each channel with a limit on its own (paced channels within their deployment-wide bucket
-        // too): one statement, atomic on its own.
-        claim.limited = SwitchboardCore.Channel.allCases.compactMap { channel in
-            channelLimits[channel].map { OutboxClaim.Limited(channel: channel, count: $0, pace: pacing[channel]) }
-        }
-        let (query, claimId, logger) = (claim.query, claim.claimId, logger)
+        let claimId = UUID().uuidString
+        let unpaced = SwitchboardCore.Channel.allCases.filter { channelLimits[$0] == nil }.map(\.rawValue)
+        // Each channel with a limit on its own, paced ones within their deployment-wide bucket:
+        // one call (migration v18), atomic on its own.
+        let limited = SwitchboardCore.Channel.allCases.compactMap { channel in channelLimits[channel].map { (channel, $0) } }
+        let paces = limited.map { pacing[$0.0] }
+        let query: PostgresQuery = """
+            SELECT * FROM switchboard_claim_outbox(
+                \(nowMillis), \(nowMillis + Int64(lease * 1000)), \(claimId), \(unpaced), \(Int64(max(0, limit))),
+                \(limited.map(\.0.rawValue)), \(limited.map { Int64($0.1) }), \(paces.map { $0 != nil }),
+                \(paces.map { $0?.perSecond ?? 0 }), \(paces.map { Double(max(1, $0?.burst ?? 1)) }))
+            """
+        let logger = logger
         return try await read { connection in try Self.outboxItems(try await connection.rows(query, logger), claimId: claimId) }
     }
 
-    /// The claim statement's rows as outbox items, oldest message first.
+    /// `switchboard_claim_outbox`'s rows as outbox items, oldest message first.
     static func outboxItems(_ rows: [PostgresRandomAccessRow], claimId: String) throws -> [OutboxItem] {
         try rows.compactMap { row -> OutboxItem? in
             guard let channel = SwitchboardCore.Channel(rawValue: try row.value("channel", as: String.self)) else { return nil }
