@@ -288,6 +288,15 @@ public final class PostgresStore: MessageStore {
         }
     }
 
+    /// `VACUUM (ANALYZE)` of the whole database, outside any transaction (tools and benchmarks:
+    /// after a bulk load, what autovacuum would do in the following minutes, done at once).
+    public func vacuumAnalyze() async throws {
+        let logger = logger
+        try await client.withConnection { connection in
+            _ = try await connection.rows("VACUUM (ANALYZE)", logger)
+        }
+    }
+
     // MARK: Secrets
 
     public func secret(named name: String, create: @escaping @Sendable () -> String) async throws -> String {
