@@ -106,7 +106,8 @@ public final class StatusCallbacks: Sendable {
                     await log.append(SentCallback(provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date()))
                     guard let wait = policy.delayBeforeRetry(after: attempt, status: answer) else { break }
                     attempt += 1
-                    try? await Task.sleep(nanoseconds: UInt64(wait) * 1_000_000)
+                    // Cancelled (the simulator stops): no further attempts.
+                    guard (try? await Task.sleep(nanoseconds: UInt64(max(0, wait)) * 1_000_000)) != nil else { return }
                 }
             }
         }

@@ -73,7 +73,6 @@ public final class PostgresStore: MessageStore {
         do {
             try await store.checkReadiness()
             if migrate { try await store.migrate() }
-            if !pacing.isEmpty { try await store.createPacingBuckets() }
         } catch {
             await store.close()
             throw PostgresStoreError.unreachable(endpoint: location.endpoint, database: location.database, reason: Self.describe(error))
@@ -201,22 +200,6 @@ public final class PostgresStore: MessageStore {
     public func checkReadiness() async throws {
         let logger = logger
         _ = try await read { connection in try await connection.query("SELECT 1", logger: logger).collect() }
-    }
-
-    /// The deployment-wide token bucket of each paced channel (a `channel_pacing` row), full, unless
-    /// another instance created it: every claim then finds the row to lock. Refilled "at 0": full
-    /// whatever the clock of the instance that claims first.
-    func createPacingBuckets() async throws {
-        let (pacing, logger) = (pacing, logger)
-        try await read { connection in
-            for (channel, pace) in pacing.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                try await connection.rows("""
-                    INSERT INTO channel_pacing (channel, tokens, refilled_at)
-                    VALUES (\(channel.rawValue), \(Double(max(1, pace.burst))), \(Int64(0)))
-                    ON CONFLICT DO NOTHING
-                    """, logger)
-            }
-        }
     }
 
     // MARK: Migrations

@@ -240,11 +240,14 @@ struct WebChatAbuseTests {
             _ = try await WebSocketClient.connect(url: url, logger: Logger(label: "test.ws")) { inbound, outbound, _ in
                 try await outbound.write(.text(#"{"type":"typing"}"#))
                 try await eventually("the first socket is attached") { await env.gateway.webChat.connectionCount == 1 }
-                let second = try await exchange(env, token: visitor.token, frames: [], listen: 10)
-                secondClose.withLock { $0 = second.close }
+                // Read raw: the gateway refuses right after the upgrade (RawWebSocketExchange says why).
+                let second = try await RawWebSocketExchange.exchange(port: try env.gatewayPort, path: "/webchat/ws?token=\(visitor.token)")
+                secondClose.withLock { $0 = second.closeCode.map { WebSocketErrorCode(codeNumber: Int($0)) } }
                 // The first socket is still the visitor's only one: the second was never attached.
                 #expect(await env.gateway.webChat.connectionCount == 1)
-                #expect(second.received.first.flatMap { ($0["error"] as? [String: Any])?["code"] as? String } == "too_many_sockets")
+                #expect(second.texts.count == 1)
+                #expect(second.texts.first?.contains(#""code":"too_many_sockets""#) == true)
+                #expect(second.closedByServer)
                 try await outbound.close(.normalClosure, reason: nil)
             }
             #expect(secondClose.withLock { $0 } == .policyViolation)

@@ -58,17 +58,14 @@ struct WebChatTests {
     @Test("a socket without a valid token is told invalid_session and closed with 4401; plain GET is 401 in the error shape")
     func refusedSocket() async throws {
         try await TestEnvironment.with { (env: TestEnvironment) async throws in
-            let url = env.gatewayURL.replacingOccurrences(of: "http://", with: "ws://") + "/webchat/ws?token=nope"
-            let frames = Mutex<[String]>([])
-            let close = try await WebSocketClient.connect(url: url, logger: Logger(label: "test.ws")) { inbound, outbound, _ in
-                try await outbound.write(.text(#"{"type":"message","text":"let me in"}"#))
-                for try await message in inbound.messages(maxSize: 1 << 16) {
-                    if case .text(let text) = message { frames.withLock { $0.append(text) } }
-                }
-            }
-            #expect(close?.closeCode == .unknown(4401))
-            #expect(frames.withLock { $0 }.count == 1)
-            #expect(frames.withLock { $0 }.first?.contains(#""code":"invalid_session""#) == true)
+            // Read raw: the gateway answers right after the upgrade (RawWebSocketExchange says why).
+            let refused = try await RawWebSocketExchange.exchange(
+                port: try env.gatewayPort, path: "/webchat/ws?token=nope", frames: [#"{"type":"message","text":"let me in"}"#])
+            #expect(refused.statusLine.hasPrefix("HTTP/1.1 101"))
+            #expect(refused.closeCode == 4401)
+            #expect(refused.texts.count == 1)
+            #expect(refused.texts.first?.contains(#""code":"invalid_session""#) == true)
+            #expect(refused.closedByServer)
             let plain = try await env.raw("GET", "/webchat/ws?token=nope")
             #expect(plain.status == 401)
             #expect(plain.text.contains(#""code":"invalid_session""#))
