@@ -104,7 +104,8 @@ struct ProviderIdempotencyTests {
 
     @Test("a connection refused before the request left is sent again without a lookup")
     func refusedIsResentWithoutLookup() async throws {
-        let port = try Self.unusedPort()
+        let reserved = try ReservedPort()
+        let port = reserved.port
         try await TestEnvironment.with(configure: {
             Self.shortTimeout(&$0)
             $0.outbox.retryBaseSeconds = 0.5
@@ -122,6 +123,7 @@ struct ProviderIdempotencyTests {
             var quiet = Logger(label: "test")
             quiet.logLevel = .critical
             let twilio = Simulator(settings: SimulatorSettings(host: "127.0.0.1", port: port, accounts: TestEnvironment.accounts), logger: quiet)
+            reserved.release()
             try await Self.running(twilio) {
                 try await eventually("sent") { try await env.gateway.store.message(id: id)?.status == .sent }
                 let received = await twilio.recorder.all()
@@ -132,21 +134,40 @@ struct ProviderIdempotencyTests {
         }
     }
 
-    /// A loopback port nothing listens on (taken from the kernel, then released).
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TimedOut() }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    /// A loopback port nothing listens on: bound (so connections to it are refused) but not
+    /// listening, and held until `release()`, so that no other test's server is given it meanwhile
+    /// (a port released at once was free for the kernel to hand to the next server started).
+    final class ReservedPort: @unchecked Sendable {
+        let port: Int
+        private var fd: Int32
+
+        init() throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TimedOut() }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let descriptor = fd
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            }
+            guard bound else {
+                close(fd)
+                throw TimedOut()
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
         }
-        guard bound else { throw TimedOut() }
-        return Int(UInt16(bigEndian: address.sin_port))
+
+        /// Frees the port for the server that is to listen on it.
+        func release() {
+            guard fd >= 0 else { return }
+            close(fd)
+            fd = -1
+        }
+
+        deinit { release() }
     }
 
     /// Runs a second simulator while `body` runs.

@@ -63,3 +63,15 @@ final class RawConnection: @unchecked Sendable {
         return nil
     }
 }
+
+extension TestEnvironment {
+    /// The loopback port the gateway listens on.
+    var gatewayPort: Int {
+        get throws {
+            guard let port = URLComponents(string: gatewayURL)?.port else {
+                throw POSIXError(.EINVAL)
+            }
+            return port
+        }
+    }
+}

@@ -47,17 +47,9 @@ struct RawWebSocketExchange: Sendable {
     }
 
     private static func run(port: Int, path: String, frames: [String], timeout: Double) throws -> RawWebSocketExchange {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failure(description: "connect() to port \(port) failed") }
+        let connection = try RawConnection(port: port)
+        defer { connection.hangUp() }
+        let fd = connection.fd
         // Each read waits at most 200 ms, so the deadline is checked often.
         var wait = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
@@ -156,17 +148,5 @@ struct RawWebSocketExchange: Sendable {
         }
         return RawWebSocketExchange(
             statusLine: head.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? "", frames: frames, closedByServer: false)
-    }
-}
-
-extension TestEnvironment {
-    /// The loopback port the gateway listens on.
-    var gatewayPort: Int {
-        get throws {
-            guard let port = URLComponents(string: gatewayURL)?.port else {
-                throw RawWebSocketExchange.Failure(description: "no port in \(gatewayURL)")
-            }
-            return port
-        }
     }
 }

@@ -12,10 +12,6 @@ import Testing
 /// What a stranger can do to a live gateway, tried over real HTTP (docs/security.md).
 @Suite("Security: hostile requests")
 struct SecurityTests {
-    func port(_ env: TestEnvironment) throws -> Int {
-        try #require(env.gatewayURL.split(separator: ":").last.flatMap { Int($0) })
-    }
-
     @Test("a signed Messenger event with timestamp 1e22 (or a postback without mid) is acknowledged, dropped, and the gateway keeps serving")
     func impossibleTimestamps() async throws {
         try await TestEnvironment.with { (env: TestEnvironment) async throws in
@@ -84,8 +80,8 @@ struct SecurityTests {
     func headerDeadline() async throws {
         // The idle timeout (60 s) is far away: a close within seconds is the header deadline's.
         try await TestEnvironment.with(configure: { $0.limits.headerTimeoutSeconds = 0.5 }) { (env: TestEnvironment) async throws in
-            let silent = try RawConnection(port: try port(env))
-            let slow = try RawConnection(port: try port(env))
+            let silent = try RawConnection(port: try env.gatewayPort)
+            let slow = try RawConnection(port: try env.gatewayPort)
             slow.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
             #expect(await silent.secondsUntilClosed(limit: 10) != nil)
             #expect(await slow.secondsUntilClosed(limit: 10) != nil)
@@ -100,7 +96,7 @@ struct SecurityTests {
             $0.limits.headerTimeoutSeconds = 60
             $0.limits.maxConnections = 2
         }) { (env: TestEnvironment) async throws in
-            let port = try port(env)
+            let port = try env.gatewayPort
             let first = try RawConnection(port: port)
             let second = try RawConnection(port: port)
             try await eventually("both connections are counted") { env.gateway.connectionGuard.connections.count == 2 }
@@ -117,7 +113,7 @@ struct SecurityTests {
     @Test("an idle keep-alive connection is closed after the idle timeout")
     func idleTimeout() async throws {
         try await TestEnvironment.with(configure: { $0.limits.idleTimeoutSeconds = 0.5 }) { (env: TestEnvironment) async throws in
-            let connection = try RawConnection(port: try port(env))
+            let connection = try RawConnection(port: try env.gatewayPort)
             connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(await connection.secondsUntilClosed(limit: 5) != nil)
         }
@@ -126,7 +122,7 @@ struct SecurityTests {
     @Test("event streams beyond the limit get 429 with Retry-After")
     func eventStreamLimit() async throws {
         try await TestEnvironment.with(configure: { $0.limits.eventStreams = 1 }) { (env: TestEnvironment) async throws in
-            let first = try RawConnection(port: try port(env))
+            let first = try RawConnection(port: try env.gatewayPort)
             first.send("GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(env.apiToken)\r\n\r\n")
             try await eventually("the first stream is open") { env.gateway.eventStreams.count == 1 }
             let second = try await env.api("GET", "/api/v1/events")
