@@ -59,27 +59,28 @@ public final class SQLiteStore: MessageStore {
         try await Self.indexPendingContacts(pool: pool, writer: writer, onlyWhenQuiet: false)
     }
 
-    /// Contacts noted but not indexed beyond which indexing goes ahead even while webhooks keep
-    /// the writer busy: searches read the noted rows directly, and this bounds that scan.
-    static let searchBacklogLimit = 50_000
-    /// Contacts indexed per transaction: short enough (a few milliseconds) that commits queued
-    /// behind it barely wait.
-    static let searchChunk = 2_000
+    /// When the background indexer takes noted contacts in, and how many per transaction.
+    static let searchPace = SearchIndexingPace.standard
 
-    /// With `onlyWhenQuiet`, a chunk is indexed only after the writer has had nothing to do for
-    /// half a second, or while the backlog exceeds `searchBacklogLimit`: a burst of webhooks is
-    /// acknowledged first and indexed in the pause after it.
+    /// With `onlyWhenQuiet`, contacts are indexed after the writer has had nothing to do for half a
+    /// second (a burst of webhooks is acknowledged first and indexed in the pause after it), or in
+    /// while the backlog exceeds the pace's limit (`SearchIndexingPace`).
     static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter, onlyWhenQuiet: Bool) async throws -> Int {
+        @Sendable func countPending() async throws -> Int {
+            try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? 0 }
+        }
         var total = 0
+        // Counted once and then kept by subtraction: counting tens of thousands of rows for every
+        // small chunk would cost more than the chunk.
+        var backlog = try await countPending()
         while true {
-            let backlog = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? 0 }
-            if backlog == 0 { return total }
-            if onlyWhenQuiet, backlog <= searchBacklogLimit, writer.quietFor < .milliseconds(500) { return total }
+            let chunk = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
+            if chunk == 0 { return total }
             let count = try await writer.write(isActivity: false) { db in
                 try db.execute(sql: """
                     CREATE TEMP TABLE IF NOT EXISTS contact_search_batch (contact_id TEXT PRIMARY KEY) WITHOUT ROWID;
                     DELETE FROM contact_search_batch;
-                    INSERT INTO contact_search_batch SELECT contact_id FROM contact_search_pending ORDER BY contact_id LIMIT \(searchChunk);
+                    INSERT INTO contact_search_batch SELECT contact_id FROM contact_search_pending ORDER BY contact_id LIMIT \(chunk);
                     INSERT OR IGNORE INTO contact_search_ids (contact_id)
                         SELECT b.contact_id FROM contact_search_batch b JOIN contacts c ON c.id = b.contact_id;
                     DELETE FROM contact_search WHERE rowid IN (
@@ -93,6 +94,9 @@ public final class SQLiteStore: MessageStore {
             }
             total += count
             if count == 0 { return total }
+            backlog -= count
+            // Fewer than asked, or all counted done: what was noted meanwhile is counted afresh.
+            if backlog <= 0 || count < chunk { backlog = try await countPending() }
             await Task.yield()
         }
     }
