@@ -44,16 +44,16 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         guard request.mediaType == "application/x-www-form-urlencoded" else {
             throw .unsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
         }
-        guard request.header("X-Twilio-Signature")?.isEmpty == false else {
+        guard request.header("x-twilio-signature")?.isEmpty == false else {
             throw .badSignature("the X-Twilio-Signature header is missing")
         }
-        let parameters = try Self.formParameters(request)
+        let parameters = try Self.decodeForm(request.body)
         try verify(request, parameters: parameters)
         return try decode(parameters: parameters)
     }
 
     func verify(_ request: WebhookRequest, parameters: [(String, String)]) throws(WebhookError) {
-        guard let header = request.header("X-Twilio-Signature"), !header.isEmpty else {
+        guard let header = request.header("x-twilio-signature"), !header.isEmpty else {
             throw .badSignature("the X-Twilio-Signature header is missing")
         }
         guard signature.isValid(signature: header, url: request.publicURL, parameters: parameters) else {
@@ -116,8 +116,13 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         guard request.mediaType == "application/x-www-form-urlencoded" else {
             throw .unsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
         }
+        return try decodeForm(request.body)
+    }
+
+    /// The form's parameters, in order, once the media type is known to be a form.
+    static func decodeForm(_ body: [UInt8]) throws(WebhookError) -> [(String, String)] {
         do {
-            return try FormURLEncoding.decode(request.body)
+            return try FormURLEncoding.decode(body)
         } catch {
             throw .malformed("the form body cannot be decoded")
         }

@@ -21,12 +21,14 @@ public struct WebhookRequest: Sendable {
 
     /// The header's value; `name` is matched without regard to case.
     public func header(_ name: String) -> String? {
-        headers[name.lowercased()]
+        // Names are usually given lower-cased already: then no copy through lowercased().
+        if !name.utf8.contains(where: { (65...90).contains($0) }) { return headers[name] }
+        return headers[name.lowercased()]
     }
 
     /// The media type of the body without parameters, lower-cased (`application/json`).
     public var mediaType: String? {
-        guard let value = header("content-type") else { return nil }
+        guard let value = headers["content-type"] else { return nil }
         let base = value.firstIndex(of: ";").map { value[..<$0] } ?? value[...]
         // Usually already bare and lower-case: then no copy through trimming and lower-casing.
         if !base.utf8.contains(where: { (65...90).contains($0) || $0 == 32 || $0 == 9 }) { return String(base) }

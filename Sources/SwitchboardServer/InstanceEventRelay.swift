@@ -45,7 +45,7 @@ public final class InstanceEventRelay: Service, Sendable {
     }
 
     public func run() async {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.collectLocalEvents() }
                 group.addTask { await self.sendBatches() }

@@ -9,6 +9,9 @@ extension SQLiteStore {
         let nowMillis = Timestamp.millis(now)
         let messageId = SortableID.make(prefix: SortableID.messagePrefix, now: now)
         let logger = self.logger
+        // Encoded before the shared transaction: the writer is the one serial step of ingest, so
+        // what can run beside it does.
+        let receivedJSON = try Self.encode(inbound.content)
         return try await writer.write { db in
             try db.cachedStatement(sql: """
                 INSERT INTO processed_provider_ids (channel, provider_message_id, message_id, received_at)
@@ -23,15 +26,17 @@ extension SQLiteStore {
             let (contactId, created) = try Self.findOrCreateContact(
                 db, channel: inbound.channel, address: inbound.senderAddress, now: nowMillis)
             var content = inbound.content
+            var contentJSON = receivedJSON
             if inbound.channel == .sms, !created, content.postback == nil, let choice = try Self.numberedChoice(db, contactId: contactId, text: content.text) {
                 content.postback = choice
+                contentJSON = try Self.encode(content)
             }
             let message = Message(
                 id: messageId, contactId: contactId, channel: inbound.channel, direction: .inbound,
                 author: .init(kind: .contact), content: content, status: .received,
                 providerMessageId: inbound.providerMessageId, createdAt: Timestamp.date(millis: nowMillis),
                 updatedAt: Timestamp.date(millis: nowMillis))
-            try Self.insert(message, contentJSON: try Self.encode(content), db: db)
+            try Self.insert(message, contentJSON: contentJSON, db: db)
             if !created {
                 try Self.touch(db, contactId: contactId, channel: inbound.channel, address: inbound.senderAddress, at: nowMillis)
             }

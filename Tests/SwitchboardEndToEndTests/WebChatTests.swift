@@ -32,9 +32,7 @@ struct WebChatTests {
     ) async throws {
         let url = env.gatewayURL.replacingOccurrences(of: "http://", with: "ws://") + "/webchat/ws?token=\(token)"
         try await WebSocketClient.connect(url: url, logger: Logger(label: "test.ws")) { inbound, outbound, _ in
-            var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-            let box = IteratorBox(iterator: iterator)
-            _ = iterator
+            let box = IteratorBox(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
             try await script({ text in try await outbound.write(.text(text)) }, {
                 guard case .text(let text) = try await box.next() else { throw TimedOut() }
                 return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
