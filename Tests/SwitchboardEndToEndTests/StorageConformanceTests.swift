@@ -514,4 +514,41 @@ struct StorageConformanceTests {
             #expect(replies.map(\.content.text) == ["once"])
         }
     }
+
+    @Test("two instances taking one contact's messages at once run its bot turns one after another", arguments: StoreBackend.available)
+    func concurrentBotTurnsAcrossInstances(backend: StoreBackend) async throws {
+        try await backend.withStores(count: 2) { stores in
+            let now = now
+            // The contact exists first: every message below is a turn on the same saved state.
+            _ = try stored(try await stores[0].ingest(sms("SM-first"), at: now, bot: CountingBot()))
+            let results = try await withThrowingTaskGroup(of: IngestResult.self) { group in
+                for index in 0..<40 {
+                    let store = stores[index % 2]
+                    let inbound = sms("SM\(index)", text: "m\(index)")
+                    group.addTask { try await store.ingest(inbound, at: now, bot: CountingBot()) }
+                }
+                return try await group.reduce(into: [IngestResult]()) { $0.append($1) }
+            }
+            var counts: [Int] = []
+            for result in results {
+                guard case .stored(_, _, let replies) = result else {
+                    Issue.record("expected a stored message, got \(result)")
+                    continue
+                }
+                #expect(replies.count == 1)
+                counts += replies.compactMap { $0.content.text.flatMap { Int($0.dropFirst("message ".count)) } }
+            }
+            // Two turns that read the same state would give the same count, and one would be lost.
+            #expect(counts.sorted() == Array(2...41))
+        }
+    }
+}
+
+/// Counts a contact's messages in its saved state and says the count: turns that overlapped
+/// would read the same state and answer the same number.
+struct CountingBot: Bot {
+    func respond(to input: BotInput) -> BotTurn {
+        let count = (input.state.flatMap { Int($0) } ?? 0) + 1
+        return BotTurn(replies: [Content(text: "message \(count)")], state: String(count))
+    }
 }
