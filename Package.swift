@@ -131,6 +131,7 @@ let package = Package(
                 "TwilioSMSAdapter",
                 "MessengerAdapter",
                 "RBMAdapter",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -27,6 +27,18 @@ public struct InboundWebhookSender: Sendable {
         public var providerMessageId: String
     }
 
+    /// A webhook as a provider signed it, ready to send (and to send again).
+    public struct SignedWebhook: Sendable {
+        /// The gateway's path (`/webhooks/rbm`).
+        public var path: String
+        public var contentType: String
+        public var body: [UInt8]
+        /// The signature header and any other the provider sends.
+        public var headers: [(name: String, value: String)]
+        /// The provider message id it carries, if any.
+        public var providerMessageId: String
+    }
+
     /// Why a webhook could not be made.
     public struct MissingAccount: Error, CustomStringConvertible {
         public var description: String
@@ -61,10 +73,15 @@ public struct InboundWebhookSender: Sendable {
 
     /// Posts a Twilio form to `path` with a valid `X-Twilio-Signature` (or `signature` when given, to test refusals).
     public func postTwilio(path: String = "/webhooks/twilio/sms", form: [(String, String)], signature: String? = nil) async throws -> Delivery {
+        try await send(twilioWebhook(path: path, form: form, signature: signature))
+    }
+
+    /// The signed request `postTwilio` sends.
+    public func twilioWebhook(path: String = "/webhooks/twilio/sms", form: [(String, String)], signature: String? = nil) -> SignedWebhook {
         let signer = TwilioSignature(authToken: accounts.twilioAuthToken ?? "")
         let computed = signer.compute(url: publicURL + path, parameters: form)
         let sid = form.first { $0.0 == "MessageSid" }?.1 ?? ""
-        return try await post(
+        return SignedWebhook(
             path: path, contentType: "application/x-www-form-urlencoded", body: Array(FormURLEncoding.encode(form).utf8),
             headers: [(name: "X-Twilio-Signature", value: signature ?? computed), (name: "User-Agent", value: "TwilioProxy/1.1")],
             providerMessageId: sid)
@@ -93,6 +110,11 @@ public struct InboundWebhookSender: Sendable {
     /// A Messenger webhook (`{"object": "page", "entry": [...]}`) carrying `events`, signed with
     /// `X-Hub-Signature-256` over the exact bytes sent (or `signature` when given).
     public func postMessenger(events: [[String: Any]], signature: String? = nil) async throws -> Delivery {
+        try await send(messengerWebhook(events: events, signature: signature))
+    }
+
+    /// The signed request `postMessenger` sends.
+    public func messengerWebhook(events: [[String: Any]], signature: String? = nil) throws -> SignedWebhook {
         guard let secret = accounts.messengerAppSecret else { throw MissingAccount(description: "no Messenger app secret") }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let body: [String: Any] = [
@@ -101,7 +123,7 @@ public struct InboundWebhookSender: Sendable {
         ]
         let data = Array(try JSONSerialization.data(withJSONObject: body))
         let mid = ((events.first?["message"] as? [String: Any])?["mid"] as? String) ?? ""
-        return try await post(
+        return SignedWebhook(
             path: "/webhooks/messenger", contentType: "application/json", body: data,
             headers: [(name: "X-Hub-Signature-256", value: signature ?? "sha256=" + HMACSignature.sha256Hex(key: secret, message: data))],
             providerMessageId: mid)
@@ -131,6 +153,11 @@ public struct InboundWebhookSender: Sendable {
     /// A Pub/Sub push carrying `payload` (a UserMessage or UserEvent) as base64 `message.data`, with
     /// `X-Goog-Signature` = base64(HMAC-SHA512(clientToken, the decoded data)) (or `signature` when given).
     public func postRBM(payload: [String: Any], signature: String? = nil) async throws -> Delivery {
+        try await send(rbmWebhook(payload: payload, signature: signature))
+    }
+
+    /// The signed Pub/Sub push `postRBM` sends.
+    public func rbmWebhook(payload: [String: Any], signature: String? = nil) throws -> SignedWebhook {
         guard let clientToken = accounts.rbmClientToken else { throw MissingAccount(description: "no RBM client token") }
         let data = Array(try JSONSerialization.data(withJSONObject: payload))
         let envelope: [String: Any] = [
@@ -140,7 +167,7 @@ public struct InboundWebhookSender: Sendable {
             ],
             "subscription": "projects/rbm-\(accounts.rbmAgentId ?? "agent")/subscriptions/rbm-agent-subscription",
         ]
-        return try await post(
+        return SignedWebhook(
             path: "/webhooks/rbm", contentType: "application/json", body: Array(try JSONSerialization.data(withJSONObject: envelope)),
             headers: [(name: "X-Goog-Signature", value: signature ?? HMACSignature.sha512Base64(key: clientToken, message: data))],
             providerMessageId: payload["messageId"] as? String ?? "")
@@ -153,13 +180,13 @@ public struct InboundWebhookSender: Sendable {
 
     // MARK: Transport
 
-    func post(
-        path: String, contentType: String, body: [UInt8], headers: [(name: String, value: String)], providerMessageId: String
-    ) async throws -> Delivery {
+    /// Posts a signed webhook to the gateway. Sending the same value again is a provider's
+    /// redelivery: the same bytes, the same signature.
+    public func send(_ webhook: SignedWebhook) async throws -> Delivery {
         let response = try await client.execute(HTTPClientRequest(
-            method: "POST", url: gatewayURL + path,
-            headers: [(name: "Content-Type", value: contentType)] + headers, body: body))
-        return Delivery(status: response.status, body: String(decoding: response.body, as: UTF8.self), providerMessageId: providerMessageId)
+            method: "POST", url: gatewayURL + webhook.path,
+            headers: [(name: "Content-Type", value: webhook.contentType)] + webhook.headers, body: webhook.body))
+        return Delivery(status: response.status, body: String(decoding: response.body, as: UTF8.self), providerMessageId: webhook.providerMessageId)
     }
 
     static func trimmed(_ url: String) -> String {

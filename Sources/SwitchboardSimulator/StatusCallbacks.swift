@@ -1,4 +1,5 @@
 import CurlHTTPClient
+import Crypto
 import Foundation
 import Logging
 import Synchronization
@@ -58,7 +59,7 @@ public final class StatusCallbacks: Sendable {
                 ("AccountSid", accountSid), ("ApiVersion", "2010-04-01"), ("From", values["From"] ?? ""),
                 ("MessageSid", sid), ("MessageStatus", status), ("SmsSid", sid), ("SmsStatus", status), ("To", values["To"] ?? ""),
             ]
-            return try await signer.postTwilio(path: url.path, form: body)
+            return signer.twilioWebhook(path: url.path, form: body)
         }
     }
 
@@ -70,7 +71,7 @@ public final class StatusCallbacks: Sendable {
             let watermark = Int64(Date().timeIntervalSince1970 * 1000)
             var event: [String: Any] = ["sender": ["id": recipient], "recipient": ["id": pageId], "timestamp": watermark]
             event[kind] = kind == "delivery" ? ["mids": [mid], "watermark": watermark] as [String: Any] : ["watermark": watermark]
-            return try await sender.postMessenger(events: [event])
+            return try sender.messengerWebhook(events: [event])
         }
     }
 
@@ -84,26 +85,37 @@ public final class StatusCallbacks: Sendable {
                 "senderPhoneNumber": phone, "eventType": eventType, "eventId": "\(messageId)-\(eventType)", "messageId": messageId,
                 "sendTime": Timestamp.string(from: Date()), "agentId": agentId,
             ]
-            return try await sender.postRBM(payload: payload)
+            return try sender.rbmWebhook(payload: payload)
         }
     }
 
     /// Posts one callback per step, after the configured pause, in order — or reversed, or each
     /// twice, as this run's and the request's faults say. A callback the gateway refuses or cannot
-    /// take is delivered again as its provider would (`RedeliveryPolicy`); every attempt is logged.
+    /// take is delivered again as its provider would (`RedeliveryPolicy`): the same signed bytes,
+    /// as a provider's retry and a Pub/Sub redelivery carry. Every attempt is logged.
     func deliver(
         provider: String, messageId: String, _ steps: [String], faults requestFaults: CallbackFaults?,
-        _ call: (String) async throws -> InboundWebhookSender.Delivery
+        _ prepare: (String) throws -> InboundWebhookSender.SignedWebhook
     ) async {
+        guard let sender else { return }
         let faults = self.faults.merged(with: requestFaults)
         let policy = RedeliveryPolicy.of(provider: provider, pauseMilliseconds: delayMilliseconds)
         for step in faults.outOfOrder == true ? steps.reversed() : steps {
             await pause()
+            let webhook: InboundWebhookSender.SignedWebhook
+            do {
+                webhook = try prepare(step)
+            } catch {
+                logger.warning("status callback not made", metadata: ["provider": "\(provider)", "error": "\(error)"])
+                continue
+            }
             for _ in 0..<(faults.duplicate == true ? 2 : 1) {
                 var attempt = 0
                 while true {
-                    let answer = await post { try await call(step) }
-                    await log.append(SentCallback(provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date()))
+                    let answer = await post { try await sender.send(webhook) }
+                    await log.append(SentCallback(
+                        provider: provider, messageId: messageId, event: step, gatewayStatus: answer, sentAt: Date(),
+                        bodySHA256: SHA256.hash(data: webhook.body).map { String(format: "%02x", $0) }.joined()))
                     guard let wait = policy.delayBeforeRetry(after: attempt, status: answer) else { break }
                     attempt += 1
                     // Cancelled (the simulator stops): no further attempts.
@@ -139,6 +151,8 @@ public struct SentCallback: Codable, Sendable, Equatable {
     /// The gateway's answer (0: unreachable).
     public var gatewayStatus: Int
     public var sentAt: Date
+    /// SHA-256 of the body sent, in hex: a redelivery repeats the first attempt's bytes.
+    public var bodySHA256: String
 }
 
 /// The callbacks sent so far, in order.

@@ -115,6 +115,10 @@ struct SimulatorFaultTests {
                 #expect(answers.dropLast().allSatisfy { $0 == 503 }, "\(event): \(answers)")
             }
             #expect(sent.filter { $0.event == "delivery" }.count >= 2)
+            // A redelivery is the same signed request again, byte for byte.
+            for event in ["delivery", "read"] {
+                #expect(Set(sent.filter { $0.event == event }.map(\.bodySHA256)).count == 1, "\(event)")
+            }
 
             // Twilio posts a status callback once: a refused one is not sent again.
             try await env.sqlite.pool.write { db in
