@@ -18,11 +18,38 @@ public struct TwilioSignature: Sendable {
 
     /// The signature Twilio would send for `url` and form `parameters`.
     public func compute(url: String, parameters: [(String, String)]) -> String {
-        let sorted = parameters.sorted { lhs, rhs in
+        let hmac = HMAC<Insecure.SHA1>.authenticationCode(for: Self.signedBytes(url: url, sorted: Self.sorted(parameters)), using: key)
+        return Data(hmac).base64EncodedString()
+    }
+
+    /// Whether `signature` is Twilio's for this request, compared in constant time (swift-crypto's
+    /// `isValidAuthenticationCode`, on the decoded bytes). The URL is tried as given first, then
+    /// without its port and with the scheme's default port. (Which variant matched is no secret: the
+    /// URL is public; only the comparison must not leak.)
+    public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
+        guard let expected = Data(base64Encoded: signature), expected.count == Insecure.SHA1.byteCount else { return false }
+        let sorted = Self.sorted(parameters)
+        if HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: Self.signedBytes(url: url, sorted: sorted), using: key) {
+            return true
+        }
+        for candidate in Self.urlVariants(url).dropFirst()
+        where HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: Self.signedBytes(url: candidate, sorted: sorted), using: key) {
+            return true
+        }
+        return false
+    }
+
+    /// The parameters sorted by name, then value, as bytes (Python's `sorted` on the pairs).
+    static func sorted(_ parameters: [(String, String)]) -> [(String, String)] {
+        parameters.sorted { lhs, rhs in
             lhs.0 == rhs.0 ? lhs.1.utf8.lexicographicallyPrecedes(rhs.1.utf8) : lhs.0.utf8.lexicographicallyPrecedes(rhs.0.utf8)
         }
+    }
+
+    /// What Twilio signs: the URL, then each sorted pair's name and value.
+    static func signedBytes(url: String, sorted: [(String, String)]) -> [UInt8] {
         var message = [UInt8]()
-        message.reserveCapacity(url.utf8.count + parameters.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
+        message.reserveCapacity(url.utf8.count + sorted.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
         message.append(contentsOf: url.utf8)
         var previous: (String, String)?
         for pair in sorted {
@@ -32,23 +59,7 @@ public struct TwilioSignature: Sendable {
             message.append(contentsOf: pair.1.utf8)
             previous = pair
         }
-        let hmac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)
-        return Data(hmac).base64EncodedString()
-    }
-
-    /// Whether `signature` is Twilio's for this request, comparing in constant time. The URL is
-    /// tried as given first, then without its port and with the scheme's default port. (Which
-    /// variant matched is no secret: the URL is public; only the comparison must not leak.)
-    public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
-        let expected = Array(signature.utf8)
-        if HMACSignature.constantTimeEquals(Array(compute(url: url, parameters: parameters).utf8), expected) {
-            return true
-        }
-        for candidate in Self.urlVariants(url).dropFirst()
-        where HMACSignature.constantTimeEquals(Array(compute(url: candidate, parameters: parameters).utf8), expected) {
-            return true
-        }
-        return false
+        return message
     }
 
     /// The URL as given, without an explicit port, and with the default port for its scheme.

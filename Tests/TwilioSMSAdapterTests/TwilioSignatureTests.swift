@@ -48,6 +48,16 @@ struct TwilioSignatureTests {
         #expect(!signer.isValid(signature: "", url: url, parameters: params))
     }
 
+    @Test("a signature that is not base64 of 20 bytes fails without a comparison")
+    func malformedSignatures() {
+        #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8", url: url, parameters: params))
+        #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8=RSOY", url: url, parameters: params))
+        #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr", url: url, parameters: params))
+        #expect(!signer.isValid(signature: "not base64 at all!", url: url, parameters: params))
+        // What compute gives is what isValid accepts.
+        #expect(signer.isValid(signature: signer.compute(url: url, parameters: params), url: url, parameters: params))
+    }
+
     @Test("URL variants keep user info, IPv6 brackets and the path")
     func urlVariants() {
         #expect(TwilioSignature.urlVariants("https://h.example/x?y=1") == ["https://h.example/x?y=1", "https://h.example:443/x?y=1"])
