@@ -63,7 +63,7 @@ public final class SQLiteStore: MessageStore {
     static let searchPace = SearchIndexingPace.standard
 
     /// With `onlyWhenQuiet`, contacts are indexed after the writer has had nothing to do for half a
-    /// second (a burst of webhooks is acknowledged first and indexed in the pause after it), or in
+    /// second (a burst of webhooks is acknowledged first and indexed in the pause after it), or
     /// while the backlog exceeds the pace's limit (`SearchIndexingPace`).
     static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter, onlyWhenQuiet: Bool) async throws -> Int {
         @Sendable func countPending() async throws -> Int {
@@ -73,8 +73,16 @@ public final class SQLiteStore: MessageStore {
         // Counted once and then kept by subtraction: counting tens of thousands of rows for every
         // small chunk would cost more than the chunk.
         var backlog = try await countPending()
+        var counted = true
         while true {
-            let chunk = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
+            var next = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
+            if next == 0, !counted {
+                // The running count leaves out what was noted meanwhile: counted once more before stopping.
+                backlog = try await countPending()
+                counted = true
+                next = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
+            }
+            let chunk = next
             if chunk == 0 { return total }
             let count = try await writer.write(isActivity: false) { db in
                 try db.execute(sql: """
@@ -95,8 +103,12 @@ public final class SQLiteStore: MessageStore {
             total += count
             if count == 0 { return total }
             backlog -= count
+            counted = false
             // Fewer than asked, or all counted done: what was noted meanwhile is counted afresh.
-            if backlog <= 0 || count < chunk { backlog = try await countPending() }
+            if backlog <= 0 || count < chunk {
+                backlog = try await countPending()
+                counted = true
+            }
             await Task.yield()
         }
     }
