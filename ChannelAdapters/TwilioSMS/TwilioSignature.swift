@@ -27,7 +27,12 @@ public struct TwilioSignature: Sendable {
     /// without its port and with the scheme's default port. (Which variant matched is no secret: the
     /// URL is public; only the comparison must not leak.)
     public func isValid(signature: String, url: String, parameters: [(String, String)]) -> Bool {
-        guard let expected = Data(base64Encoded: signature), expected.count == Insecure.SHA1.byteCount else { return false }
+        // Exactly the base64 Twilio sends: a decoder ignores the spare bits of the last character,
+        // so other spellings of the same bytes are refused as a string comparison would (the
+        // header is compared with its own re-encoding, which tells nothing of the key).
+        guard let expected = Data(base64Encoded: signature), expected.count == Insecure.SHA1.byteCount,
+              expected.base64EncodedString() == signature
+        else { return false }
         let sorted = Self.sorted(parameters)
         if HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: Self.signedBytes(url: url, sorted: sorted), using: key) {
             return true

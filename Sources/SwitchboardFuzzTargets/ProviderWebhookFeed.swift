@@ -32,7 +32,7 @@ enum ProviderWebhookFeed {
         // A stranger's request: a signature that cannot match.
         deliver(twilioAdapter, WebhookRequest(
             method: "POST", publicURL: url,
-            headers: ["content-type": contentType, "x-twilio-signature": "bm90IGEgc2lnbmF0dXJl"], body: bytes))
+            headers: ["content-type": contentType, "x-twilio-signature": "bm90IGEgcmVhbCBzaWduYXR1cmU="], body: bytes))
         // Twilio's own request: the same form, signed over its decoded parameters.
         if let parameters = try? FormURLEncoding.decode(bytes) {
             deliver(twilioAdapter, WebhookRequest(

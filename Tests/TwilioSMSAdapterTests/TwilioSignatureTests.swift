@@ -54,6 +54,8 @@ struct TwilioSignatureTests {
         #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8=RSOY", url: url, parameters: params))
         #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr", url: url, parameters: params))
         #expect(!signer.isValid(signature: "not base64 at all!", url: url, parameters: params))
+        // The same 20 bytes spelt with other spare bits in the last character.
+        #expect(!signer.isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr8B9=", url: url, parameters: params))
         // What compute gives is what isValid accepts.
         #expect(signer.isValid(signature: signer.compute(url: url, parameters: params), url: url, parameters: params))
     }
