@@ -66,23 +66,12 @@ public final class SQLiteStore: MessageStore {
     /// second (a burst of webhooks is acknowledged first and indexed in the pause after it), or
     /// while the backlog exceeds the pace's limit (`SearchIndexingPace`).
     static func indexPendingContacts(pool: DatabasePool, writer: GroupCommitWriter, onlyWhenQuiet: Bool) async throws -> Int {
-        @Sendable func countPending() async throws -> Int {
-            try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? 0 }
-        }
         var total = 0
-        // Counted once and then kept by subtraction: counting tens of thousands of rows for every
-        // small chunk would cost more than the chunk.
-        var backlog = try await countPending()
-        var counted = true
         while true {
-            var next = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
-            if next == 0, !counted {
-                // The running count leaves out what was noted meanwhile: counted once more before stopping.
-                backlog = try await countPending()
-                counted = true
-                next = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
-            }
-            let chunk = next
+            // Counted before each chunk (a few milliseconds against the chunk's twenty), so what was
+            // noted meanwhile counts too.
+            let backlog = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact_search_pending") ?? 0 }
+            let chunk = searchPace.nextChunk(backlog: backlog, writerQuietFor: writer.quietFor, onlyWhenQuiet: onlyWhenQuiet)
             if chunk == 0 { return total }
             let count = try await writer.write(isActivity: false) { db in
                 try db.execute(sql: """
@@ -102,13 +91,6 @@ public final class SQLiteStore: MessageStore {
             }
             total += count
             if count == 0 { return total }
-            backlog -= count
-            counted = false
-            // Fewer than asked, or all counted done: what was noted meanwhile is counted afresh.
-            if backlog <= 0 || count < chunk {
-                backlog = try await countPending()
-                counted = true
-            }
             await Task.yield()
         }
     }
