@@ -38,18 +38,24 @@ extension SQLiteStore {
     }
 
     static func findOrCreateContact(_ db: Database, channel: Channel, address: String, now: Int64) throws -> (id: String, created: Bool) {
-        if let existing = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT contact_id FROM contact_channels WHERE channel = ? AND address = ?"),
-            arguments: [channel.rawValue, address]) {
-            return (existing, false)
-        }
         let isPhone = channel == .sms || channel == .rcs
-        if isPhone, let samePhone = try String.fetchOne(
-            // SMS and RCS from the same phone are one person.
-            db.cachedStatement(sql: "SELECT id FROM contacts WHERE phone = ? ORDER BY id LIMIT 1"), arguments: [address]) {
+        // One statement for both lookups (every webhook runs it): the channel's own address
+        // first, then, for SMS and RCS, the contact that has the phone, since SMS and RCS from
+        // the same phone are one person.
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT contact_id, 1 FROM contact_channels WHERE channel = ? AND address = ?
+                UNION ALL
+                SELECT * FROM (SELECT id, 0 FROM contacts WHERE ? AND phone = ? ORDER BY id LIMIT 1)
+                LIMIT 1
+                """),
+            arguments: [channel.rawValue, address, isPhone, address]) {
+            let id: String = row[0]
+            let linked: Bool = row[1]
+            if linked { return (id, false) }
             try db.cachedStatement(sql: "INSERT INTO contact_channels (channel, address, contact_id) VALUES (?, ?, ?)")
-                .execute(arguments: [channel.rawValue, address, samePhone])
-            return (samePhone, false)
+                .execute(arguments: [channel.rawValue, address, id])
+            return (id, false)
         }
         let id = SortableID.make(prefix: SortableID.contactPrefix, now: Timestamp.date(millis: now))
         try db.cachedStatement(sql: """
