@@ -11,9 +11,12 @@ import SwitchboardCore
 /// and without the default port "since signature generation on the back end is inconsistent").
 public struct TwilioSignature: Sendable {
     private let key: SymmetricKey
+    /// HMAC already keyed: each webhook copies it rather than deriving the inner and outer keys again.
+    private let keyed: HMAC<Insecure.SHA1>
 
     public init(authToken: String) {
         self.key = SymmetricKey(data: Array(authToken.utf8))
+        self.keyed = HMAC<Insecure.SHA1>(key: key)
     }
 
     /// The signature Twilio would send for `url` and form `parameters`.
@@ -34,14 +37,21 @@ public struct TwilioSignature: Sendable {
               expected.base64EncodedString() == signature
         else { return false }
         let sorted = Self.sorted(parameters)
-        if HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: Self.signedBytes(url: url, sorted: sorted), using: key) {
+        if matches(expected, Self.signedBytes(url: url, sorted: sorted)) {
             return true
         }
-        for candidate in Self.urlVariants(url).dropFirst()
-        where HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: Self.signedBytes(url: candidate, sorted: sorted), using: key) {
+        for candidate in Self.urlVariants(url).dropFirst() where matches(expected, Self.signedBytes(url: candidate, sorted: sorted)) {
             return true
         }
         return false
+    }
+
+    /// Whether `expected` is the HMAC of `message`, compared in constant time (swift-crypto's `==`
+    /// between an authentication code and bytes is its `safeCompare`).
+    private func matches(_ expected: Data, _ message: [UInt8]) -> Bool {
+        var mac = keyed
+        mac.update(data: message)
+        return mac.finalize() == expected
     }
 
     /// The parameters sorted by name, then value, as bytes (Python's `sorted` on the pairs).

@@ -48,8 +48,7 @@ public enum FormURLEncoding {
             break
         }
         if plain {
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
-            return text
+            return try utf8String(bytes)
         }
         return try percentDecode(Array(bytes))
     }
@@ -101,9 +100,19 @@ public enum FormURLEncoding {
                 i += 1
             }
         }
-        guard let text = String(validating: out, as: UTF8.self) else {
-            throw .malformed("not UTF-8")
+        return try out.withUnsafeBufferPointer { buffer throws(DecodingError) in try utf8String(buffer) }
+    }
+
+    /// The bytes as a string, refused unless they are UTF-8. ASCII, which is most of what providers
+    /// send, is valid UTF-8 as it stands and skips the full validation.
+    static func utf8String(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> String {
+        var ascii = true
+        for byte in bytes where byte >= 0x80 {
+            ascii = false
+            break
         }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
         return text
     }
 

@@ -29,7 +29,8 @@ public struct WebhookRequest: Sendable {
     /// The media type of the body without parameters, lower-cased (`application/json`).
     public var mediaType: String? {
         guard let value = headers["content-type"] else { return nil }
-        let base = value.firstIndex(of: ";").map { value[..<$0] } ?? value[...]
+        // Searched as bytes: a search by Character would break the value into grapheme clusters.
+        let base = value.utf8.firstIndex(of: UInt8(ascii: ";")).map { value[..<$0] } ?? value[...]
         // Usually already bare and lower-case: then no copy through trimming and lower-casing.
         if !base.utf8.contains(where: { (65...90).contains($0) || $0 == 32 || $0 == 9 }) { return String(base) }
         return String(base).trimmingWhitespace().lowercased()
