@@ -49,11 +49,11 @@ extension PostgresStore {
     }
 
     static func encode(_ content: Content) throws -> String {
-        String(decoding: try JSONEncoder().encode(content), as: UTF8.self)
+        try ContentJSON.encode(content)
     }
 
     static func decodeContent(_ json: String) throws -> Content {
-        try JSONDecoder().decode(Content.self, from: Data(json.utf8))
+        try ContentJSON.decode(json)
     }
 
     static func loadContact(_ connection: PostgresConnection, id: String, logger: Logger) async throws -> Contact? {

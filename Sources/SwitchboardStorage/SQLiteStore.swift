@@ -186,11 +186,11 @@ public final class SQLiteStore: MessageStore {
     }
 
     static func encode(_ content: Content) throws -> String {
-        String(decoding: try JSONEncoder().encode(content), as: UTF8.self)
+        try ContentJSON.encode(content)
     }
 
     static func decodeContent(_ json: String) throws -> Content {
-        try JSONDecoder().decode(Content.self, from: Data(json.utf8))
+        try ContentJSON.decode(json)
     }
 }
 
