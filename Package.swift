@@ -248,6 +248,7 @@ let package = Package(
                 "TwilioSMSAdapter",
                 "MessengerAdapter",
                 "RBMAdapter",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

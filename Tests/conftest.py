@@ -34,7 +34,7 @@ def free_port():
 class Gateway:
     """A running `switchboard serve --dev` and helpers to talk to it like a provider and a user."""
 
-    def __init__(self, binary, work, dev=True):
+    def __init__(self, binary, work, dev=True, settings=None):
         self.binary = binary
         self.port, sim_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -54,6 +54,7 @@ class Gateway:
                                    "pageId": "100000000000001", "apiBaseURL": self.simulator}
             config["rbm"] = {"agentId": "switchboard-simulator-agent", "clientToken": secret(),
                              "accessToken": secret(), "apiBaseURL": self.simulator}
+        config.update(settings or {})
         self.work = work
         self.config = work / "switchboard.json"
         self.config.write_text(json.dumps(config))
@@ -93,11 +94,11 @@ class Gateway:
             self.process.kill()
         self.log.close()
 
-    def api(self, method, path, body=None, expect=None):
+    def api(self, method, path, body=None, expect=None, headers=None):
         request = urllib.request.Request(
             f"{self.url}/api/v1{path}", method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status, text = response.status, response.read().decode()
@@ -155,9 +156,10 @@ def wait_for(predicate, timeout=10, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
-def start_gateway(dev=True):
+def start_gateway(dev=True, settings=None):
+    """A gateway; `settings` are set at the top of its configuration file."""
     binary = os.environ.get("SWITCHBOARD_BIN") or str(REPO / ".build/debug/switchboard")
-    return Gateway(binary, Path(tempfile.mkdtemp(prefix="switchboard-system-")), dev=dev)
+    return Gateway(binary, Path(tempfile.mkdtemp(prefix="switchboard-system-")), dev=dev, settings=settings)
 
 
 @pytest.fixture(scope="module")

@@ -140,7 +140,11 @@ extension GatewayConfiguration {
                 if !(http.url.hasPrefix("http://") || http.url.hasPrefix("https://")) {
                     problems.append("bot.http.url (SWITCHBOARD_BOT_URL): '\(http.url)' must start with http:// or https://")
                 }
-                if http.secret.count < 16 { problems.append("bot.http.secret (SWITCHBOARD_BOT_SECRET): use at least 16 characters") }
+                do {
+                    _ = try StandardWebhookSigner(secrets: http.secret)
+                } catch {
+                    problems.append("bot.http.secret (SWITCHBOARD_BOT_SECRET): \(error.description)")
+                }
                 if http.timeoutMilliseconds < 100 { problems.append("bot.http.timeoutMilliseconds: must be at least 100") }
                 if http.maxAttempts < 1 { problems.append("bot.http.maxAttempts: must be at least 1") }
             } else {

@@ -6,8 +6,9 @@ import SwitchboardCore
 import SwitchboardStorage
 
 /// The external bot: posts each inbound message (with its contact) to the configured URL, signed
-/// with `X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body>`, and queues the replies
-/// it answers with (docs/flows.md, "An external bot").
+/// per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`; the id is the
+/// message's, the same on every retry), and queues the replies it answers with (docs/flows.md, "An
+/// external bot"). The former `X-Switchboard-Signature` is still sent while bots move over.
 ///
 /// The message is stored before any call; a slow or failing bot is retried with backoff and then
 /// given up on, with a log line, and the message stays in the trail for agents.
@@ -21,6 +22,8 @@ public final class RemoteBotDispatcher: Service, Sendable {
     private let now: @Sendable () -> Date
     private let wakeups = Wakeups()
     private let destinations: DestinationResolver
+    /// Nil only when the secret is unusable, which configuration validation refuses at startup.
+    private let signer: StandardWebhookSigner?
 
     public init(
         store: any MessageStore, client: CurlHTTPClient, settings: GatewayConfiguration.RemoteBotSettings, outbox: OutboxWorker,
@@ -28,6 +31,7 @@ public final class RemoteBotDispatcher: Service, Sendable {
         now: @escaping @Sendable () -> Date
     ) {
         self.destinations = destinations
+        self.signer = try? StandardWebhookSigner(secrets: settings.secret)
         self.store = store
         self.client = client
         self.settings = settings
@@ -80,12 +84,15 @@ public final class RemoteBotDispatcher: Service, Sendable {
         let problem: String
         do {
             let body = Array(try GatewayJSON.encoder().encode(Payload(message: delivery.message, contact: delivery.contact)))
+            guard let signer else {
+                await giveUp(delivery, problem: "the bot's secret is not usable (see bot.http.secret)", metadata: metadata)
+                return
+            }
             var request = HTTPClientRequest(
                 method: "POST", url: settings.url,
-                headers: [
-                    (name: "Content-Type", value: "application/json"),
-                    (name: "X-Switchboard-Signature", value: "sha256=" + HMACSignature.sha256Hex(key: settings.secret, message: body)),
-                ],
+                headers: [(name: "Content-Type", value: "application/json")]
+                    + signer.headers(id: delivery.message.id, timestamp: now(), body: body)
+                    + [(name: "X-Switchboard-Signature", value: "sha256=" + HMACSignature.sha256Hex(key: settings.secret, message: body))],
                 body: body, timeoutMilliseconds: settings.timeoutMilliseconds)
             // Resolved and checked on every call: a name may move to a private address later.
             request.pinnedAddresses = try await destinations.pins(for: settings.url)

@@ -1,4 +1,5 @@
 import CurlHTTPClient
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -27,8 +28,19 @@ struct RemoteBotTests {
         router.post("bot") { request, _ -> Response in
             var request = request
             let bytes = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            let signature = request.headers[HTTPField.Name("X-Switchboard-Signature")!] ?? ""
-            log.record(valid: signature == "sha256=" + HMACSignature.sha256Hex(key: Self.secret, message: bytes))
+            let legacy = request.headers[HTTPField.Name("X-Switchboard-Signature")!] ?? ""
+            // Standard Webhooks, recomputed here from the specification: base64 HMAC-SHA256 over
+            // "id.timestamp.body", the id being the message's.
+            let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
+            let timestamp = request.headers[HTTPField.Name("webhook-timestamp")!] ?? ""
+            let signature = request.headers[HTTPField.Name("webhook-signature")!] ?? ""
+            let expected = "v1," + Data(HMAC<SHA256>.authenticationCode(
+                for: Array("\(id).\(timestamp).".utf8) + bytes, using: SymmetricKey(data: Array(Self.secret.utf8)))).base64EncodedString()
+            let messageId = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any])
+                .flatMap { $0["message"] as? [String: Any] }?["id"] as? String
+            let fresh = Int64(timestamp).map { abs(Double($0) - Date().timeIntervalSince1970) < 60 } ?? false
+            log.record(valid: legacy == "sha256=" + HMACSignature.sha256Hex(key: Self.secret, message: bytes)
+                && signature == expected && id == messageId && fresh)
             if delayMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(delayMilliseconds) * 1_000_000) }
             let json = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
             let (status, text) = reply(json)
