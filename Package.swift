@@ -95,7 +95,7 @@ let package = Package(
         ),
         .target(
             name: "RBMAdapter",
-            dependencies: ["SwitchboardCore"],
+            dependencies: ["SwitchboardCore", .product(name: "_CryptoExtras", package: "swift-crypto")],
             path: "ChannelAdapters/RBM",
             swiftSettings: strictSettings
         ),
@@ -132,6 +132,7 @@ let package = Package(
                 "MessengerAdapter",
                 "RBMAdapter",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +147,7 @@ let package = Package(
                 "SwitchboardSimulator",
                 "SwitchboardCore",
                 "CurlHTTPClient",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -233,7 +235,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardTestingTests",
-            dependencies: ["SwitchboardTesting", "SwitchboardServer", "SwitchboardSimulator"],
+            dependencies: [
+                "SwitchboardTesting", "SwitchboardServer", "SwitchboardSimulator", "RBMAdapter", "SwitchboardCore", "CurlHTTPClient",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

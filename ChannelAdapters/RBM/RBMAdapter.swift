@@ -146,7 +146,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             + FormURLEncoding.escape(envelope.messageId) + "&agentId=" + FormURLEncoding.escape(settings.agentId)
         return ProviderRequest(
             method: "POST", url: url,
-            headers: [ProviderHeader("Authorization", "Bearer " + settings.accessToken), ProviderHeader("Content-Type", "application/json")],
+            headers: settings.staticAuthorization + [ProviderHeader("Content-Type", "application/json")],
             body: Array(data))
     }
 
@@ -231,7 +231,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             method: "GET",
             url: settings.base + "/v1/phones/" + phone + "/capabilities?requestId=" + FormURLEncoding.escape(requestId)
                 + "&agentId=" + FormURLEncoding.escape(settings.agentId),
-            headers: [ProviderHeader("Authorization", "Bearer " + settings.accessToken)], body: [])
+            headers: settings.staticAuthorization, body: [])
     }
 
     /// What a capability answer says.

@@ -112,12 +112,18 @@ public struct Gateway: Sendable {
             }
         }
         self.webChatTokens = WebChatToken(secret: secret)
+        // RBM with a service account: one token cache for the sends and the capability lookups.
+        var authorizations: [SwitchboardCore.Channel: any ProviderAuthorization] = [:]
+        if case .serviceAccount(let account) = configuration.rbmSettings?.credentials {
+            authorizations[.rcs] = GoogleAccessTokens(account: account, client: client, logger: logger, now: now)
+        }
         self.rcsCapabilities = RCSCapabilityTable(
             file: try RCSCapabilityTable.load(path: configuration.rcsCapabilities.file), store: store,
-            adapter: configuration.rbmSettings.map { RBMAdapter(settings: $0) }, client: client,
+            adapter: configuration.rbmSettings.map { RBMAdapter(settings: $0) }, client: client, authorization: authorizations[.rcs],
             ttlSeconds: configuration.rcsCapabilities.ttlSeconds, logger: logger)
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
+            authorizations: authorizations,
             settings: configuration.outbox, rcsCapabilities: rcsCapabilities, fallbackToSMS: configuration.rcsCapabilities.fallbackToSMS,
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, events: events, logger: logger, now: now)
         let bot: (any Bot)?

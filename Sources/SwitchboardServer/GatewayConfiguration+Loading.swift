@@ -1,4 +1,5 @@
 import Foundation
+import RBMAdapter
 import SwitchboardCore
 
 /// A configuration that cannot be used, with every problem found.
@@ -109,12 +110,13 @@ extension GatewayConfiguration {
             if let value = env["MESSENGER_API_VERSION"] { app.apiVersion = value }
             messenger = app
         }
-        let rbmKeys = ["RBM_AGENT_ID", "RBM_CLIENT_TOKEN", "RBM_ACCESS_TOKEN", "RBM_API_BASE_URL"]
+        let rbmKeys = ["RBM_AGENT_ID", "RBM_CLIENT_TOKEN", "RBM_ACCESS_TOKEN", "RBM_SERVICE_ACCOUNT_FILE", "RBM_API_BASE_URL"]
         if rbmKeys.contains(where: { env[$0] != nil }) {
             var agent = rbm ?? RBMAgent()
             if let value = env["RBM_AGENT_ID"] { agent.agentId = value }
             if let value = env["RBM_CLIENT_TOKEN"] { agent.clientToken = value }
             if let value = env["RBM_ACCESS_TOKEN"] { agent.accessToken = value }
+            if let value = env["RBM_SERVICE_ACCOUNT_FILE"] { agent.serviceAccountFile = value }
             if let value = env["RBM_API_BASE_URL"] { agent.apiBaseURL = value }
             rbm = agent
         }
@@ -196,9 +198,17 @@ extension GatewayConfiguration {
             }
         }
         if let rbm {
-            let given = [rbm.agentId, rbm.clientToken, rbm.accessToken].filter { $0?.isEmpty == false }.count
+            let hasToken = rbm.accessToken?.isEmpty == false
+            let hasServiceAccount = rbm.serviceAccountFile?.isEmpty == false
+            let given = [rbm.agentId, rbm.clientToken].filter { $0?.isEmpty == false }.count + (hasToken || hasServiceAccount ? 1 : 0)
             if given != 0 && given != 3 {
-                problems.append("rbm: agentId (RBM_AGENT_ID), clientToken (RBM_CLIENT_TOKEN) and accessToken (RBM_ACCESS_TOKEN) go together")
+                problems.append("rbm: agentId (RBM_AGENT_ID), clientToken (RBM_CLIENT_TOKEN) and accessToken (RBM_ACCESS_TOKEN) or serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE) go together")
+            }
+            if hasToken && hasServiceAccount {
+                problems.append("rbm: accessToken (RBM_ACCESS_TOKEN) and serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE) are two ways to authorize; set one")
+            }
+            if let file = rbm.serviceAccountFile, hasServiceAccount, case .failure(let problem) = Self.loadServiceAccount(file) {
+                problems.append("rbm.serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE): \(problem.description)")
             }
             if !(rbm.apiBaseURL.hasPrefix("http://") || rbm.apiBaseURL.hasPrefix("https://")) {
                 problems.append("rbm.apiBaseURL: '\(rbm.apiBaseURL)' must start with http:// or https://")

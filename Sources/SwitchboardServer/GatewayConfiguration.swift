@@ -284,7 +284,10 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public struct RBMAgent: Codable, Sendable, Equatable {
         public var agentId: String?
         public var clientToken: String?
+        /// A static OAuth token; or else `serviceAccountFile`.
         public var accessToken: String?
+        /// A Google service-account JSON key: tokens are minted from it and refreshed.
+        public var serviceAccountFile: String?
         public var apiBaseURL: String = "https://rcsbusinessmessaging.googleapis.com"
         public init() {}
 
@@ -293,6 +296,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
             clientToken = try c.decodeIfPresent(String.self, forKey: .clientToken)
             accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+            serviceAccountFile = try c.decodeIfPresent(String.self, forKey: .serviceAccountFile)
             apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://rcsbusinessmessaging.googleapis.com"
         }
     }
@@ -375,12 +379,37 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
             apiBaseURL: messenger.apiBaseURL, apiVersion: messenger.apiVersion)
     }
 
-    /// The RBM adapter's settings, or nil when the agent id, client token or access token is missing.
+    /// The RBM adapter's settings, or nil when the agent id, client token or credentials (an access
+    /// token, or a service-account file that reads as one) are missing. The file's problems are
+    /// reported by `validate()`.
     public var rbmSettings: RBMSettings? {
-        guard let rbm, let agent = rbm.agentId, !agent.isEmpty, let client = rbm.clientToken, !client.isEmpty,
-              let access = rbm.accessToken, !access.isEmpty
-        else { return nil }
+        guard let rbm, let agent = rbm.agentId, !agent.isEmpty, let client = rbm.clientToken, !client.isEmpty else { return nil }
+        if let file = rbm.serviceAccountFile, !file.isEmpty {
+            guard case .success(let account) = Self.loadServiceAccount(file) else { return nil }
+            return RBMSettings(agentId: agent, clientToken: client, credentials: .serviceAccount(account), apiBaseURL: rbm.apiBaseURL)
+        }
+        guard let access = rbm.accessToken, !access.isEmpty else { return nil }
         return RBMSettings(agentId: agent, clientToken: client, accessToken: access, apiBaseURL: rbm.apiBaseURL)
+    }
+
+    /// With `RBM_SERVICE_ACCOUNT_FILE`, the account's public key: the simulator plays that
+    /// account's token endpoint (the file's `token_uri` then names the simulator's `/token`).
+    public var rbmServiceAccountPublicKey: String? {
+        guard case .serviceAccount(let account) = rbmSettings?.credentials else { return nil }
+        return account.publicKeyPEM
+    }
+
+    /// A service-account key file, read and checked; the failure names the file and the field.
+    static func loadServiceAccount(_ path: String) -> Result<GoogleServiceAccount, GoogleServiceAccount.KeyError> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(.init(description: "\(path) cannot be read"))
+        }
+        guard data.count <= 64 * 1024 else { return .failure(.init(description: "\(path) is larger than a key file (64 KiB)")) }
+        do {
+            return .success(try GoogleServiceAccount(json: Array(data)))
+        } catch {
+            return .failure(.init(description: "\(path): \(error.description)"))
+        }
     }
 
     /// The SQLite file path named by `database`, or nil for a PostgreSQL (or invalid) URL.

@@ -19,6 +19,8 @@ public final class OutboxWorker: Service, Sendable {
     private let store: any MessageStore
     private let adapters: [Channel: any OutboundChannelAdapter]
     private let localChannels: [Channel: any LocalChannelDelivery]
+    /// Per channel, credentials that change while running (RBM's service-account tokens).
+    private let authorizations: [Channel: any ProviderAuthorization]
     private let client: CurlHTTPClient
     private let settings: GatewayConfiguration.OutboxSettings
     private let pacer: SendPacer
@@ -33,7 +35,7 @@ public final class OutboxWorker: Service, Sendable {
 
     public init(
         store: any MessageStore, adapters: [any OutboundChannelAdapter], localChannels: [any LocalChannelDelivery] = [],
-        client: CurlHTTPClient,
+        client: CurlHTTPClient, authorizations: [Channel: any ProviderAuthorization] = [:],
         settings: GatewayConfiguration.OutboxSettings, rcsCapabilities: RCSCapabilityTable? = nil, fallbackToSMS: Bool = true,
         allowHumanAgentTag: Bool = false, events: EventBus? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -42,6 +44,7 @@ public final class OutboxWorker: Service, Sendable {
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.localChannels = Dictionary(localChannels.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.client = client
+        self.authorizations = authorizations
         self.settings = settings
         self.pacer = SendPacer(pacing: settings.pacing, now: now())
         self.rcsCapabilities = rcsCapabilities
@@ -251,23 +254,30 @@ public final class OutboxWorker: Service, Sendable {
         }
         let startedAt = now()
         let outcome: SendOutcome
-        do {
-            let response = try await client.execute(HTTPClientRequest(
+        do throws(AuthorizedProviderCall.Failure) {
+            let response = try await AuthorizedProviderCall.execute(HTTPClientRequest(
                 method: request.method, url: request.url, headers: request.headers.map { (name: $0.name, value: $0.value) },
-                body: request.body, timeoutMilliseconds: settings.requestTimeoutMilliseconds))
+                body: request.body, timeoutMilliseconds: settings.requestTimeoutMilliseconds),
+                authorization: authorizations[adapter.channel], client: client)
             outcome = adapter.interpret(
                 ProviderResponse(status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body),
                 for: envelope)
         } catch {
-            // A call cut off by the gateway itself (shutdown's deadline) is no verdict of the
-            // provider's, and it may have left: never "failed", and the next attempt looks first.
-            if error.requestMayHaveBeenSent || error.kind == .cancelled || error.kind == .shutdown {
-                // Not "failed": the provider may have accepted it. The next attempt knows it.
-                let problem = MessageError(code: "provider_outcome_unknown", message: error.description)
-                return retryOrGiveUp(problem, retryAfter: nil, attempt: attempt, unknownSince: startedAt)
+            switch error {
+            case .authorization(let problem):
+                // No credentials now: try again later, when the token endpoint may answer.
+                return retryOrGiveUp(problem, retryAfter: nil, attempt: attempt)
+            case .transport(let error):
+                // A call cut off by the gateway itself (shutdown's deadline) is no verdict of the
+                // provider's, and it may have left: never "failed", and the next attempt looks first.
+                if error.requestMayHaveBeenSent || error.kind == .cancelled || error.kind == .shutdown {
+                    // Not "failed": the provider may have accepted it. The next attempt knows it.
+                    let problem = MessageError(code: "provider_outcome_unknown", message: error.description)
+                    return retryOrGiveUp(problem, retryAfter: nil, attempt: attempt, unknownSince: startedAt)
+                }
+                let problem = MessageError(code: "provider_unreachable", message: error.description)
+                outcome = error.isTransient ? .retry(problem, retryAfterSeconds: nil) : .failed(problem, unsubscribed: false)
             }
-            let problem = MessageError(code: "provider_unreachable", message: error.description)
-            outcome = error.isTransient ? .retry(problem, retryAfterSeconds: nil) : .failed(problem, unsubscribed: false)
         }
         switch outcome {
         case .accepted(let providerMessageId, _):

@@ -27,14 +27,20 @@ public struct RCSCapabilityTable: Sendable {
     let store: any MessageStore
     let adapter: RBMAdapter?
     let client: CurlHTTPClient
+    /// RBM's service-account tokens, when it has them.
+    let authorization: (any ProviderAuthorization)?
     let ttl: Double
     let logger: Logger
 
-    public init(file: File, store: any MessageStore, adapter: RBMAdapter?, client: CurlHTTPClient, ttlSeconds: Double, logger: Logger) {
+    public init(
+        file: File, store: any MessageStore, adapter: RBMAdapter?, client: CurlHTTPClient,
+        authorization: (any ProviderAuthorization)? = nil, ttlSeconds: Double, logger: Logger
+    ) {
         self.file = file
         self.store = store
         self.adapter = adapter
         self.client = client
+        self.authorization = authorization
         self.ttl = ttlSeconds
         self.logger = logger
     }
@@ -87,14 +93,19 @@ public struct RCSCapabilityTable: Sendable {
         }
         let request = adapter.capabilityRequest(phone: phone, requestId: UUID().uuidString)
         let answer: RBMAdapter.CapabilityAnswer
-        do {
-            let response = try await client.execute(HTTPClientRequest(
+        do throws(AuthorizedProviderCall.Failure) {
+            let response = try await AuthorizedProviderCall.execute(HTTPClientRequest(
                 method: request.method, url: request.url, headers: request.headers.map { (name: $0.name, value: $0.value) },
-                timeoutMilliseconds: 5_000))
+                timeoutMilliseconds: 5_000), authorization: authorization, client: client)
             answer = adapter.interpretCapabilities(ProviderResponse(
                 status: response.status, headers: response.headers.map { ProviderHeader($0.name, $0.value) }, body: response.body))
         } catch {
-            answer = .failed(MessageError(code: "provider_unreachable", message: error.description), transient: true)
+            switch error {
+            case .authorization(let problem):
+                answer = .failed(problem, transient: true)
+            case .transport(let error):
+                answer = .failed(MessageError(code: "provider_unreachable", message: error.description), transient: true)
+            }
         }
         let record: RCSCapabilityRecord
         switch answer {

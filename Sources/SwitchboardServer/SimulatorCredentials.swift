@@ -91,7 +91,10 @@ extension GatewayConfiguration {
             var agent = rbm ?? RBMAgent()
             if agent.agentId?.isEmpty ?? true { agent.agentId = credentials.rbmAgentId }
             if agent.clientToken?.isEmpty ?? true { agent.clientToken = credentials.rbmClientToken }
-            if agent.accessToken?.isEmpty ?? true { agent.accessToken = credentials.rbmAccessToken }
+            // A service-account file (the simulator then plays its token endpoint) takes the token's place.
+            if (agent.accessToken?.isEmpty ?? true) && (agent.serviceAccountFile?.isEmpty ?? true) {
+                agent.accessToken = credentials.rbmAccessToken
+            }
             if agent.apiBaseURL == RBMAgent().apiBaseURL { agent.apiBaseURL = simulatorURL }
             rbm = agent
             filled.append(.rcs)

@@ -5,6 +5,8 @@ import SwitchboardCore
 /// `{"error": {"code", "message", "status"}}`.
 struct RBMFake: Sendable {
     let accessToken: String?
+    /// Tokens minted for a service account (the simulator's token endpoint), when it plays one.
+    var serviceAccountTokens: GoogleTokenFake? = nil
     /// Every feature RBM knows (getCapabilities' Feature enum, minus FEATURE_UNSPECIFIED).
     static let allFeatures = [
         "RICHCARD_STANDALONE", "RICHCARD_CAROUSEL", "ACTION_CREATE_CALENDAR_EVENT", "ACTION_DIAL", "ACTION_OPEN_URL",
@@ -18,10 +20,14 @@ struct RBMFake: Sendable {
     }
 
     func authorized(_ header: String?) -> Answer? {
-        guard let accessToken, header == "Bearer " + accessToken else {
-            return Self.error(401, status: "UNAUTHENTICATED", message: "Request had invalid authentication credentials.")
+        if let accessToken, header == "Bearer " + accessToken { return nil }
+        if let serviceAccountTokens, let header, header.hasPrefix("Bearer "), serviceAccountTokens.accepts(String(header.dropFirst(7))) {
+            return nil
         }
-        return nil
+        // Google's answer to a missing, unknown or expired token.
+        return Self.error(
+            401, status: "UNAUTHENTICATED",
+            message: "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
     }
 
     func agentMessage(phone: String, messageId: String?, authorization: String?, body: [UInt8]) -> Answer {

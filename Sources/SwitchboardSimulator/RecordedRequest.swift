@@ -2,7 +2,7 @@ import Foundation
 
 /// One provider call the simulator received, as the inspection API lists it.
 public struct RecordedRequest: Codable, Sendable, Equatable {
-    /// `twilio`, `messenger` or `rbm`.
+    /// `twilio`, `messenger`, `rbm`, or `google-oauth` (the token endpoint RBM service accounts use).
     public var provider: String
     public var method: String
     public var path: String

@@ -34,7 +34,15 @@ public struct Simulator: Sendable {
         let accounts = settings.accounts
         let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
         let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
-        let rbm = RBMFake(accessToken: accounts.rbmAccessToken)
+        let googleTokens = accounts.rbmServiceAccountPublicKey.flatMap {
+            try? GoogleTokenFake(
+                publicKeyPEM: $0, lifetime: settings.rbmTokenLifetimeSeconds,
+                advertisedLifetime: settings.rbmTokenAdvertisedLifetimeSeconds)
+        }
+        if accounts.rbmServiceAccountPublicKey != nil, googleTokens == nil {
+            logger.error("the RBM service account's public key is not an RSA public key in PEM: the token endpoint refuses every request")
+        }
+        let rbm = RBMFake(accessToken: accounts.rbmAccessToken, serviceAccountTokens: googleTokens)
         let recorder = self.recorder
         let scenario = self.scenario
         let callbacks = self.callbacks
@@ -120,6 +128,19 @@ public struct Simulator: Sendable {
                 Task { await callbacks.rbm(phone: phone, messageId: messageId, faults: fault?.callbacks) }
             }
             return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
+        }
+        // Google's OAuth token endpoint for a service account (the key file's token_uri).
+        router.post("token") { request, context in
+            var request = request
+            let buffer = try await request.collectBody(upTo: 64 * 1024)
+            let form = (try? FormURLEncoding.decode(buffer.readableBytesView)) ?? []
+            let audience = "http://" + (request.head.authority ?? "") + request.uri.path
+            let answer = googleTokens?.token(form: form, audience: audience)
+                ?? GoogleTokenFake.error("unauthorized_client", "No service account is configured in the simulator.")
+            await recorder.record(RecordedRequest(
+                provider: "google-oauth", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.0 == "assertion" ? "(JWT)" : $0.1] },
+                json: nil, responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
+            return try Self.json(answer.body, status: answer.status)
         }
         router.get("v1/phones/:phone/capabilities") { request, context in
             let phone = try context.parameters.require("phone")

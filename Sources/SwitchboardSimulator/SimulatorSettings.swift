@@ -12,11 +12,14 @@ public struct ProviderAccounts: Sendable, Equatable {
     public var rbmAgentId: String?
     public var rbmClientToken: String?
     public var rbmAccessToken: String?
+    /// The public key (PEM) of the RBM service account whose JWTs the token endpoint accepts.
+    public var rbmServiceAccountPublicKey: String?
 
     public init(
         twilioAccountSid: String? = nil, twilioAuthToken: String? = nil, twilioNumber: String? = nil,
         messengerAppSecret: String? = nil, messengerVerifyToken: String? = nil, messengerPageAccessToken: String? = nil,
-        messengerPageId: String? = nil, rbmAgentId: String? = nil, rbmClientToken: String? = nil, rbmAccessToken: String? = nil
+        messengerPageId: String? = nil, rbmAgentId: String? = nil, rbmClientToken: String? = nil, rbmAccessToken: String? = nil,
+        rbmServiceAccountPublicKey: String? = nil
     ) {
         self.twilioAccountSid = twilioAccountSid
         self.twilioAuthToken = twilioAuthToken
@@ -28,6 +31,7 @@ public struct ProviderAccounts: Sendable, Equatable {
         self.rbmAgentId = rbmAgentId
         self.rbmClientToken = rbmClientToken
         self.rbmAccessToken = rbmAccessToken
+        self.rbmServiceAccountPublicKey = rbmServiceAccountPublicKey
     }
 }
 
@@ -36,6 +40,10 @@ public struct SimulatorSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var accounts: ProviderAccounts
+    /// How long access tokens from the simulated Google token endpoint are accepted.
+    public var rbmTokenLifetimeSeconds: Double = 3600
+    /// What those tokens' `expires_in` says; longer than the lifetime plays a token revoked early.
+    public var rbmTokenAdvertisedLifetimeSeconds: Double?
 
     public init(host: String = "127.0.0.1", port: Int = 8090, accounts: ProviderAccounts) {
         self.host = host

@@ -7,6 +7,7 @@ import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
 import Synchronization
+import _CryptoExtras
 
 /// A gateway and the provider simulator in process, on ephemeral loopback ports, with a temporary
 /// SQLite file: for a bot developer's own tests.
@@ -56,20 +57,44 @@ public final class SwitchboardSandbox: Sendable {
     /// The public URL the sandboxed gateway believes providers call.
     public static let publicURL = "https://sandbox.switchboard.test"
 
+    /// RBM authorized by a service account rather than a static token: the sandbox writes a fresh
+    /// key file whose `token_uri` is the simulator's token endpoint, which issues tokens that live
+    /// `lifetime` seconds and says they live `advertisedLifetime` (more plays a token revoked early).
+    public struct RBMServiceAccount: Sendable {
+        public var lifetime: Double
+        public var advertisedLifetime: Double?
+        public init(lifetime: Double = 3600, advertisedLifetime: Double? = nil) {
+            self.lifetime = lifetime
+            self.advertisedLifetime = advertisedLifetime
+        }
+    }
+
     /// Starts both servers. `configure` adjusts the gateway's configuration (the bot, limits).
-    public static func start(configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }) async throws -> SwitchboardSandbox {
+    public static func start(
+        rbmServiceAccount: RBMServiceAccount? = nil, configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }
+    ) async throws -> SwitchboardSandbox {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sandbox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "switchboard.sandbox")
         logger.logLevel = .warning
-        let accounts = ProviderAccounts(
+        let serviceAccountKey = try rbmServiceAccount.map { _ in try _RSA.Signing.PrivateKey(keySize: .bits2048) }
+        var accounts = ProviderAccounts(
             twilioAccountSid: "AC" + String(repeating: "5", count: 32), twilioAuthToken: "sandbox-twilio-token", twilioNumber: "+15550001111",
             messengerAppSecret: "sandbox-app-secret", messengerVerifyToken: "sandbox-verify", messengerPageAccessToken: "sandbox-page-token",
             messengerPageId: "1000000000000009", rbmAgentId: "sandbox-agent", rbmClientToken: "sandbox-client-token",
             rbmAccessToken: "sandbox-rbm-token")
+        if let serviceAccountKey {
+            accounts.rbmAccessToken = nil
+            accounts.rbmServiceAccountPublicKey = serviceAccountKey.publicKey.pemRepresentation
+        }
         let client = CurlHTTPClient()
         let callbacks = StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: client, logger: logger)
-        let simulator = Simulator(settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts), callbacks: callbacks, logger: logger)
+        var simulatorSettings = SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts)
+        if let rbmServiceAccount {
+            simulatorSettings.rbmTokenLifetimeSeconds = rbmServiceAccount.lifetime
+            simulatorSettings.rbmTokenAdvertisedLifetimeSeconds = rbmServiceAccount.advertisedLifetime
+        }
+        let simulator = Simulator(settings: simulatorSettings, callbacks: callbacks, logger: logger)
         let simulatorPort = AsyncPort()
         let simulatorGroup = ServiceGroup(configuration: .init(
             services: [simulator.buildApplication { simulatorPort.set($0.localAddress?.port ?? -1) }], logger: logger))
@@ -95,6 +120,17 @@ public final class SwitchboardSandbox: Sendable {
         var rbm = GatewayConfiguration.RBMAgent()
         (rbm.agentId, rbm.clientToken, rbm.accessToken) = (accounts.rbmAgentId, accounts.rbmClientToken, accounts.rbmAccessToken)
         rbm.apiBaseURL = "http://127.0.0.1:\(simPort)"
+        if let serviceAccountKey {
+            let file = directory.appendingPathComponent("rbm-service-account.json")
+            let key: [String: String] = [
+                "type": "service_account", "project_id": "sandbox", "private_key_id": "sandbox-key-1",
+                "private_key": serviceAccountKey.pkcs8PEMRepresentation,
+                "client_email": "switchboard@sandbox.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:\(simPort)/token",
+            ]
+            try JSONSerialization.data(withJSONObject: key, options: [.sortedKeys]).write(to: file)
+            rbm.accessToken = nil
+            rbm.serviceAccountFile = file.path
+        }
         configuration.rbm = rbm
         configure(&configuration)
         try configuration.validate()

@@ -46,12 +46,18 @@ struct SimulateServeCommand: AsyncParsableCommand {
         valueName: "json"))
     var fault: [String] = []
 
+    @Option(help: "Seconds the access tokens of the RBM service account's token endpoint live (with RBM_SERVICE_ACCOUNT_FILE).")
+    var rbmTokenLifetime: Double = 3600
+
     func run() async throws {
         LogSetup.bootstrap()
         let configuration = try loadSimulatorConfiguration(options)
-        let settings = SimulatorSettings(
+        var simulatorSettings = SimulatorSettings(
             host: host ?? configuration.simulator.host, port: port ?? configuration.simulator.port,
             accounts: configuration.providerAccounts)
+        guard rbmTokenLifetime.isFinite, rbmTokenLifetime >= 1 else { throw ValidationError("--rbm-token-lifetime must be at least 1 second") }
+        simulatorSettings.rbmTokenLifetimeSeconds = rbmTokenLifetime
+        let settings = simulatorSettings
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         var statusCallbacks: StatusCallbacks?
@@ -214,6 +220,7 @@ extension GatewayConfiguration {
             twilioAccountSid: twilio?.accountSid, twilioAuthToken: twilio?.authToken, twilioNumber: twilio?.from,
             messengerAppSecret: messenger?.appSecret, messengerVerifyToken: messenger?.verifyToken,
             messengerPageAccessToken: messenger?.pageAccessToken, messengerPageId: messenger?.pageId,
-            rbmAgentId: rbm?.agentId, rbmClientToken: rbm?.clientToken, rbmAccessToken: rbm?.accessToken)
+            rbmAgentId: rbm?.agentId, rbmClientToken: rbm?.clientToken, rbmAccessToken: rbm?.accessToken,
+            rbmServiceAccountPublicKey: rbmServiceAccountPublicKey)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import RBMAdapter
 import SwitchboardServer
 import Testing
 
@@ -17,6 +18,45 @@ struct ConfigurationSecretsTests {
         #expect(states[.messenger]??.contains("MESSENGER_APP_SECRET") == true)
         #expect(states[.webchat] == .some(nil))
         #expect(configuration.publishedSecretProblems.isEmpty)
+    }
+
+    @Test("RBM with a service-account file: read at startup, one way to authorize, problems named without the key")
+    func rbmServiceAccount() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/rbm/service-account.json").path
+        let base = ["RBM_AGENT_ID": "agent", "RBM_CLIENT_TOKEN": "a-real-client-token"]
+        let configuration = try GatewayConfiguration.load(
+            path: "Config/switchboard.json", environment: base.merging(["RBM_SERVICE_ACCOUNT_FILE": fixtures]) { $1 })
+        guard case .serviceAccount(let account)? = configuration.rbmSettings?.credentials else {
+            Issue.record("no service account in \(String(describing: configuration.rbmSettings))")
+            return
+        }
+        #expect(account.clientEmail == "bot@p.iam.gserviceaccount.com")
+        #expect(account.tokenURI == "https://oauth2.googleapis.com/token")
+
+        func problems(_ environment: [String: String]) -> [String] {
+            do {
+                _ = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: base.merging(environment) { $1 })
+                return []
+            } catch let error as ConfigurationError {
+                return error.problems
+            } catch {
+                return ["\(error)"]
+            }
+        }
+        #expect(problems(["RBM_SERVICE_ACCOUNT_FILE": fixtures, "RBM_ACCESS_TOKEN": "a-token"]).contains { $0.contains("set one") })
+        let missing = problems(["RBM_SERVICE_ACCOUNT_FILE": "/nonexistent/key.json"])
+        #expect(missing.contains { $0.hasPrefix("rbm.serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE): /nonexistent/key.json cannot be read") })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var key = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixtures))) as? [String: String])
+        key["token_uri"] = "http://oauth.example/token"
+        let insecure = directory.appendingPathComponent("insecure.json")
+        try JSONSerialization.data(withJSONObject: key).write(to: insecure)
+        let refused = problems(["RBM_SERVICE_ACCOUNT_FILE": insecure.path])
+        #expect(refused.contains { $0.contains("token_uri must be an https: URL") })
+        #expect(!refused.joined().contains("PRIVATE KEY"))
     }
 
     @Test("a published simulator secret is named as a problem outside --dev, whichever key holds it")
