@@ -63,8 +63,8 @@ struct APIRoutes: Sendable {
                 case ("photoUrl", let url as String) where ExternalURL.isAcceptable(url, allowHTTP: false):
                     patch.photoUrl = .some(url)
                 case ("photoUrl", is NSNull): patch.photoUrl = .some(nil)
-                case ("botEnabled", let enabled as Bool) where type(of: value) != Int.self:
-                    patch.botEnabled = enabled
+                case ("botEnabled", _) where Self.jsonBoolean(value) != nil:
+                    patch.botEnabled = Self.jsonBoolean(value)
                 default:
                     throw GatewayError(
                         .unprocessableContent, code: "invalid_field",
@@ -102,7 +102,7 @@ struct APIRoutes: Sendable {
             guard let channel = SwitchboardCore.Channel(rawValue: try context.parameters.require("channel")) else {
                 throw GatewayError(.notFound, code: "invalid_channel", message: "channel must be one of sms, rcs, messenger, webchat")
             }
-            guard let subscribed = try await Self.jsonObject(request)["subscribed"] as? Bool else {
+            guard let subscribed = try await Self.jsonObject(request)["subscribed"].flatMap(Self.jsonBoolean) else {
                 throw GatewayError(.unprocessableContent, code: "invalid_subscription", message: "send {\"subscribed\": true or false}")
             }
             return try await contactResponse(
@@ -191,6 +191,9 @@ struct APIRoutes: Sendable {
         }
         api.post("contacts/:id/messages") { request, context in
             try await sendAgentReply(request, contactId: try context.parameters.require("id"), context: context)
+        }
+        api.post("messages") { request, context in
+            try await sendProactive(request, context: context)
         }
         api.get("messages") { request, _ in
             guard let text = request.uri.queryParameters["status"].map(String.init), let status = MessageStatus(rawValue: text) else {
@@ -325,6 +328,14 @@ struct APIRoutes: Sendable {
             throw GatewayError(.badRequest, code: "malformed_body", message: "the body must be a JSON object")
         }
         return object
+    }
+
+    /// A JSON `true` or `false` as JSONSerialization hands it over, and not a number: both come as
+    /// NSNumber, which casts to Bool either way; a boolean's is of type "c".
+    static func jsonBoolean(_ value: Any) -> Bool? {
+        guard let flag = value as? Bool else { return nil }
+        if let number = value as? NSNumber, String(cString: number.objCType) != "c" { return nil }
+        return flag
     }
 
     static func limit(_ request: Request) throws -> Int {

@@ -99,10 +99,71 @@ public protocol SecretStore: Sendable {
     func secret(named name: String, create: @escaping @Sendable () -> String) async throws -> String
 }
 
+/// Conversations the business starts: messages to an address, the contact found or created, an
+/// idempotency key remembered with what it queued.
+public protocol ProactiveStore: Sendable {
+    /// What an idempotency key queued, when it was recorded at or after `since`.
+    func idempotentSend(key: String, since: Date) async throws -> IdempotentSend?
+    /// In one transaction: claims `idempotency` (when given; a key recorded before `since` counts
+    /// as unused), finds the contact that uses the address on the channel (or, for SMS and RCS,
+    /// has the phone) or creates it, and queues the message. When the key was claimed first by
+    /// another request, nothing is queued and that request's send is returned.
+    func enqueueProactive(_ send: ProactiveSend, idempotency: IdempotencyClaim?, at now: Date) async throws -> ProactiveSendResult
+}
+
+/// A message to queue for an address rather than a contact.
+public struct ProactiveSend: Sendable, Equatable {
+    public var channel: Channel
+    /// E.164 for SMS and RCS, a PSID for Messenger, a visitor id for web chat.
+    public var address: String
+    public var content: Content
+    public var author: Message.Author
+
+    public init(channel: Channel, address: String, content: Content, author: Message.Author) {
+        self.channel = channel
+        self.address = address
+        self.content = content
+        self.author = author
+    }
+}
+
+/// An idempotency key with the fingerprint of the request that brings it.
+public struct IdempotencyClaim: Sendable, Equatable {
+    public var key: String
+    public var requestHash: String
+    /// Keys recorded before this are expired: the key may be used again.
+    public var since: Date
+
+    public init(key: String, requestHash: String, since: Date) {
+        self.key = key
+        self.requestHash = requestHash
+        self.since = since
+    }
+}
+
+/// What an idempotency key queued the first time.
+public struct IdempotentSend: Sendable, Equatable {
+    public var messageId: String
+    public var requestHash: String
+
+    public init(messageId: String, requestHash: String) {
+        self.messageId = messageId
+        self.requestHash = requestHash
+    }
+}
+
+/// What became of a proactive send.
+public enum ProactiveSendResult: Sendable, Equatable {
+    case queued(Message, contactCreated: Bool)
+    /// The key was claimed first by another request: its send.
+    case replayed(IdempotentSend)
+}
+
 /// Where the gateway keeps contacts, messages and the outbox: every concern together, as one
 /// backend provides them. `SQLiteStore` is the embedded one. Code that needs one concern takes that
 /// protocol.
-public protocol MessageStore: InboundStore, OutboxStore, ConversationStore, BotDeliveryStore, CapabilityStore, SecretStore {
+public protocol MessageStore: InboundStore, OutboxStore, ConversationStore, BotDeliveryStore, CapabilityStore, SecretStore,
+    ProactiveStore {
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
     /// The migrations applied to the database, oldest first.
@@ -213,6 +274,9 @@ public enum StoreError: Error, Sendable, Equatable {
     /// The claim's lease expired and another worker took the row over: this worker's outcome is
     /// not recorded (the new owner's attempt knows an earlier one may have reached the provider).
     case leaseLost(messageId: String)
+    /// An idempotency key taken by a request whose send then vanished (its key expired meanwhile):
+    /// the caller may try again.
+    case idempotencyKeyBusy(String)
 }
 
 /// One phone's row in the RCS capability cache.

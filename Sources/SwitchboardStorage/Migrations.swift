@@ -263,6 +263,19 @@ enum SwitchboardMigrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v14-idempotency-keys") { db in
+            // Proactive sends (POST /api/v1/messages) remember their Idempotency-Key for 24 hours:
+            // the same key again returns the first message and sends nothing.
+            try db.execute(sql: """
+                CREATE TABLE idempotency_keys (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+                """)
+        }
         return migrator
     }
 }

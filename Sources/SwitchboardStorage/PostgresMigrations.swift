@@ -457,5 +457,19 @@ enum PostgresMigrations {
             END $$
             """,
         ]),
+        Migration(name: "v19-idempotency-keys", statements: [
+            // Proactive sends (POST /api/v1/messages) remember their Idempotency-Key for 24 hours;
+            // the key's row is claimed first in the send's transaction, so a second instance given
+            // the same key at once waits for the first to commit and then returns its message.
+            """
+            CREATE TABLE idempotency_keys (
+                key TEXT PRIMARY KEY,
+                request_hash TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+        ]),
     ]
 }

@@ -8,13 +8,13 @@ import SwitchboardCore
 /// ends; a stale worker's outcome is refused), paced per channel for the whole deployment.
 extension PostgresStore {
     static func enqueue(
-        _ connection: PostgresConnection, contactId: String, channel: SwitchboardCore.Channel, recipient: String, content: Content,
-        author: Message.Author, now: Date, logger: Logger
+        _ connection: PostgresConnection, id: String? = nil, contactId: String, channel: SwitchboardCore.Channel, recipient: String,
+        content: Content, author: Message.Author, now: Date, logger: Logger
     ) async throws -> Message {
         let nowMillis = Timestamp.millis(now)
         let stamp = Timestamp.date(millis: nowMillis)
         let message = Message(
-            id: SortableID.make(prefix: SortableID.messagePrefix, now: now), contactId: contactId, channel: channel,
+            id: id ?? SortableID.make(prefix: SortableID.messagePrefix, now: now), contactId: contactId, channel: channel,
             direction: .outbound, author: author, content: content, status: .queued, createdAt: stamp, updatedAt: stamp)
         // The message, its outbox row and the contact's activity in one statement (one round trip);
         // the outbox row's foreign key is checked at the statement's end, after the message's insert.
