@@ -202,6 +202,27 @@ public final class SwitchboardSandbox: Sendable {
         return report
     }
 
+    /// What the gateway's API answered.
+    public struct APIAnswer: Sendable {
+        public var status: Int
+        public var body: String
+    }
+
+    /// A message the business starts (`POST /api/v1/messages`, docs/api.md "Proactive sends"): to
+    /// `address` on `channel`, with an optional `Idempotency-Key`.
+    public func sendProactive(
+        channel: String, to address: String, text: String, idempotencyKey: String? = nil
+    ) async throws -> APIAnswer {
+        let body = try JSONSerialization.data(withJSONObject: [
+            "to": ["channel": channel, "address": address], "content": ["text": text], "author": ["kind": "system"],
+        ], options: [.sortedKeys])
+        var headers = [(name: "Authorization", value: "Bearer sandbox-api-token"), (name: "Content-Type", value: "application/json")]
+        if let idempotencyKey { headers.append((name: "Idempotency-Key", value: idempotencyKey)) }
+        let response = try await client.execute(HTTPClientRequest(
+            method: "POST", url: gatewayURL + "/api/v1/messages", headers: headers, body: Array(body)))
+        return APIAnswer(status: response.status, body: String(decoding: response.body, as: UTF8.self))
+    }
+
     /// Stops both servers gracefully and removes the database.
     public func stop() async {
         for group in groups { await group.triggerGracefulShutdown() }

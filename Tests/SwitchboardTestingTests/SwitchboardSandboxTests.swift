@@ -27,6 +27,38 @@ struct SwitchboardSandboxTests {
         await sandbox.stop()
     }
 
+    @Test("a proactive reminder, sent once for its key; the contact's answer starts the flow")
+    func proactiveFlow() async throws {
+        let sandbox = try await SwitchboardSandbox.start { $0.bot.kind = .flow }
+        do {
+            let first = try await sandbox.sendProactive(
+                channel: "sms", to: "+1 555 123 8100", text: "Your table is booked for 8 pm. Reply to chat with us.",
+                idempotencyKey: "booking-8100")
+            #expect(first.status == 202)
+            let reminder = try await sandbox.expectReply(to: "+15551238100")
+            #expect(reminder.formValue("Body") == "Your table is booked for 8 pm. Reply to chat with us.")
+            // The booking system retries its request: the same message, nothing sent again.
+            let retried = try await sandbox.sendProactive(
+                channel: "sms", to: "+15551238100", text: "Your table is booked for 8 pm. Reply to chat with us.",
+                idempotencyKey: "booking-8100")
+            #expect(retried.status == 200)
+            func id(_ answer: SwitchboardSandbox.APIAnswer) -> String? {
+                ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["id"] as? String
+            }
+            #expect(id(first)?.hasPrefix("msg_") == true)
+            #expect(id(retried) == id(first))
+            await #expect(throws: SandboxError.self) { try await sandbox.expectReply(to: "+15551238100", timeout: 0.5) }
+            // The contact answers: the conversation goes on with the bot.
+            try await sandbox.send(.sms(from: "+15551238100", text: "hi"))
+            let welcome = try await sandbox.expectReply(to: "+15551238100")
+            #expect(welcome.formValue("Body") == "Hi! I'm the Switchboard assistant. What's your first name?")
+        } catch {
+            await sandbox.stop()
+            throw error
+        }
+        await sandbox.stop()
+    }
+
     @Test("a scenario file plays in the sandbox, and a mismatch throws its diff")
     func scenarioFile() async throws {
         let sandbox = try await SwitchboardSandbox.start { $0.bot.kind = .flow }
