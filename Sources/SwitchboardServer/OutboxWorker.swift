@@ -171,7 +171,7 @@ public final class OutboxWorker: Service, Sendable {
     /// The checks made at send time (a STOP or a closed window after the message was queued counts),
     /// the RCS capability and its fallback, then the send itself.
     func resolveAndSend(_ item: OutboxItem, attempt: Int) async -> DeliveryResult {
-        if !item.subscribed, item.author != .system {
+        if !item.subscribed {
             return .failed(OutboundPolicy.unsubscribed(item.channel), unsubscribed: false)
         }
         if let problem = OutboundPolicy.contentProblem(item.content, channel: item.channel) {
@@ -215,6 +215,16 @@ public final class OutboxWorker: Service, Sendable {
     func fallBackToSMS(_ item: OutboxItem, envelope: OutboundEnvelope, attempt: Int, unknownSince: Date?) async -> DeliveryResult {
         let notCapable = MessageError(code: "not_rcs_capable", message: "the phone \(item.recipient) has no RCS")
         guard fallbackToSMS, let sms = adapters[.sms] else { return .failed(notCapable, unsubscribed: false) }
+        // The fallback is another channel, with its own subscription: a phone that sent STOP on
+        // SMS gets no SMS, whatever it allowed on RCS.
+        do {
+            if try await store.contact(id: item.contactId)?.subscriptions[Channel.sms.rawValue] == false {
+                return .failed(
+                    MessageError(code: "unsubscribed", message: "the phone has no RCS, and it unsubscribed from SMS"), unsubscribed: false)
+            }
+        } catch {
+            return retryOrGiveUp(MessageError(code: "storage_unavailable", message: "\(error)"), retryAfter: nil, attempt: attempt)
+        }
         var smsEnvelope = envelope
         smsEnvelope.rcsFeatures = nil
         do {

@@ -221,7 +221,9 @@ public struct OutboxItem: Sendable, Equatable {
     /// Attempts made before this one.
     public var previousAttempts: Int
     public var author: Message.Author.Kind
-    /// Whether the contact is subscribed on the channel now.
+    /// Whether the message may go to the contact on the channel now: subscribed, or, after an
+    /// unsubscribe, the gateway's own answer to it (a system message written with the unsubscribe:
+    /// the STOP confirmation).
     public var subscribed: Bool
     /// Messenger: when the contact's 24-hour window closes.
     public var windowOpenUntil: Date?

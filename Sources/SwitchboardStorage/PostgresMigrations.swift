@@ -1,3 +1,4 @@
+import Foundation
 /// The schema on PostgreSQL: SQLite's versioned migrations (`SwitchboardMigrations`), same names,
 /// in PostgreSQL's dialect, then what only several instances need. A migration that has shipped is
 /// never edited: add a new one, to both lists where it applies to both.
@@ -388,6 +389,37 @@ enum PostgresMigrations {
             //
             // A paced channel's row is created full ("refilled at 0", whatever the instance's
             // clock) the first time a claim misses it, and again if someone deleted it.
+            claimOutboxV18,
+        ]),
+        Migration(name: "v19-idempotency-keys", statements: [
+            // Proactive sends (POST /api/v1/messages) remember their Idempotency-Key for 24 hours;
+            // the key's row is claimed first in the send's transaction, so a second instance given
+            // the same key at once waits for the first to commit and then returns its message.
+            """
+            CREATE TABLE idempotency_keys (
+                key TEXT PRIMARY KEY,
+                request_hash TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+        ]),
+        Migration(name: "v20-claims-keep-unsubscribes", statements: [
+            // A contact who unsubscribed gets nothing more on that channel but the gateway's own
+            // answer to the STOP (a system message written in the same transaction as the
+            // unsubscribe). Before, every system message went through, and the API's proactive
+            // sends may be authored `system` and queued before a STOP.
+            claimOutboxV18
+                .replacingOccurrences(of: "CREATE FUNCTION switchboard_claim_outbox(", with: "CREATE OR REPLACE FUNCTION switchboard_claim_outbox(")
+                .replacingOccurrences(
+                    of: "COALESCE((SELECT s.subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = cl.channel), true)",
+                    with: "COALESCE((SELECT s.subscribed OR (m.author_kind = 'system' AND m.created_at >= s.updated_at) FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = cl.channel), true)"),
+        ]),
+    ]
+
+    /// v18's claim function, kept as written: v20 replaces it with one condition changed.
+    static let claimOutboxV18 =
             """
             CREATE FUNCTION switchboard_claim_outbox(
                 p_now BIGINT, p_lease_end BIGINT, p_claim_id TEXT, p_unpaced TEXT[], p_limit BIGINT,
@@ -455,21 +487,5 @@ enum PostgresMigrations {
                 FROM claimed cl JOIN messages m ON m.id = cl.message_id JOIN contacts c ON c.id = m.contact_id
                 ORDER BY cl.message_id;
             END $$
-            """,
-        ]),
-        Migration(name: "v19-idempotency-keys", statements: [
-            // Proactive sends (POST /api/v1/messages) remember their Idempotency-Key for 24 hours;
-            // the key's row is claimed first in the send's transaction, so a second instance given
-            // the same key at once waits for the first to commit and then returns its message.
             """
-            CREATE TABLE idempotency_keys (
-                key TEXT PRIMARY KEY,
-                request_hash TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                created_at BIGINT NOT NULL
-            )
-            """,
-            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
-        ]),
-    ]
 }

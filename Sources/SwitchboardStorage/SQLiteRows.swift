@@ -248,7 +248,8 @@ struct OutboxClaimRow: FetchableRecord, Sendable {
     static let selection = """
         SELECT o.message_id, o.channel, o.recipient, o.attempts, o.next_attempt_at, m.contact_id, m.content, m.author_kind, c.phone,
                COALESCE(o.outcome_unknown_since, o.attempt_started_at) AS outcome_unknown_since,
-               COALESCE((SELECT subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
+               COALESCE((SELECT s.subscribed OR (m.author_kind = 'system' AND m.created_at >= s.updated_at)
+                         FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = o.channel), 1) AS subscribed,
                (SELECT window_open_until FROM contact_channels cc
                  WHERE cc.contact_id = m.contact_id AND cc.channel = 'messenger' AND cc.address = o.recipient) AS window_open_until
         FROM outbox o JOIN messages m ON m.id = o.message_id JOIN contacts c ON c.id = m.contact_id

@@ -177,6 +177,19 @@ struct OutboundRelayTests {
         }
     }
 
+    @Test("the fallback to SMS keeps SMS's own subscription: a phone that sent STOP on SMS gets no SMS")
+    func rcsFallbackUnsubscribed() async throws {
+        try await TestEnvironment.with(configure: { Self.noBot(&$0) }) { (env: TestEnvironment) async throws in
+            await env.simulator.scenario.setPhone("+15551231004", rcsFeatures: nil)
+            let contact = try await smsContact(env, phone: "+15551231004")
+            #expect(try await env.api("PUT", "/api/v1/contacts/\(contact.id)/subscriptions/sms", body: #"{"subscribed":false}"#).status == 200)
+            let id = try queued(try await env.agentReply(contact.id, channel: "rcs", content: #"{"text":"rich hello"}"#))
+            try await eventually("failed") { try await status(env, id)?.status == .failed }
+            #expect(try await status(env, id)?.error?.code == "unsubscribed")
+            #expect(await attempts(env).filter { $0.formValue("Body") == "rich hello" }.isEmpty)
+        }
+    }
+
     @Test("RCS to a phone without RCS falls back to SMS; without the fallback it fails not_rcs_capable")
     func rcsFallback() async throws {
         for fallback in [true, false] {

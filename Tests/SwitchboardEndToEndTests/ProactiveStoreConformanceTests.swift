@@ -72,6 +72,22 @@ struct ProactiveStoreConformanceTests {
         }
     }
 
+    @Test("after STOP only the gateway's answers go out: a system message queued before it is held", arguments: StoreBackend.available)
+    func unsubscribeHoldsQueuedSystemMessages(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let (reminder, _) = try queued(try await store.enqueueProactive(send(), idempotency: nil, at: now))
+            let later = now.addingTimeInterval(5)
+            let stop = InboundMessage(channel: .sms, senderAddress: "+15551230000", providerMessageId: "SM-STOP", content: Content(text: "STOP"))
+            let policy = InboundPolicy(stopConfirmation: "You are unsubscribed.")
+            guard case .stored(_, _, let confirmation) = try await store.ingest(stop, at: later, bot: nil, policy: policy) else { throw Unexpected() }
+            #expect(confirmation.count == 1)
+            let claimed = try await store.claimDueOutbox(limit: 10, now: later.addingTimeInterval(2), lease: 30)
+            let mayGo = Dictionary(uniqueKeysWithValues: claimed.map { ($0.messageId, $0.subscribed) })
+            #expect(mayGo[reminder.id] == false)
+            #expect(mayGo[confirmation[0].id] == true)
+        }
+    }
+
     @Test("one key sent at once through two stores on one database queues one message", arguments: StoreBackend.available)
     func concurrentKey(backend: StoreBackend) async throws {
         try await backend.withStores(count: 2) { stores in
