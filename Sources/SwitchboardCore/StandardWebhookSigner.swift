@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// Signs outgoing webhooks (event webhooks, the external bot's requests) as the Standard Webhooks
+/// Signs outgoing webhooks (today the external bot's requests) as the Standard Webhooks
 /// specification describes, so receivers verify them with the official `standardwebhooks`
 /// libraries.
 ///
@@ -13,17 +13,23 @@ import Foundation
 /// receiver accepts.
 public struct StandardWebhookSigner: Sendable {
     private let keys: [SymmetricKey]
+    /// The first secret as written: the key of the former `X-Switchboard-Signature`, which a bot
+    /// that has not moved over yet checks.
+    public let firstSecret: String
 
     public struct SecretError: Error, Equatable, CustomStringConvertible {
         public let description: String
     }
 
-    /// `secrets` separated by spaces or commas. Each is `whsec_<base64>`; a secret without the
-    /// prefix is used as its UTF-8 bytes (a receiver then passes the library
-    /// `whsec_` + base64 of it).
+    /// `whsec_<base64>` secrets, several separated by spaces or commas while one replaces another;
+    /// or one secret without the prefix, taken whole as its UTF-8 bytes (as secrets were before the
+    /// change; a receiver then passes the library `whsec_` + base64 of it).
     public init(secrets: String) throws(SecretError) {
-        let parts = secrets.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-        guard !parts.isEmpty else { throw SecretError(description: "no secret") }
+        let trimmed = secrets.trimmingWhitespace()
+        let split = trimmed.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+        let parts = split.count > 1 && split.allSatisfy({ $0.hasPrefix("whsec_") }) ? split : [trimmed]
+        guard let first = parts.first, !first.isEmpty else { throw SecretError(description: "no secret") }
+        firstSecret = first
         var keys: [SymmetricKey] = []
         for part in parts {
             if part.hasPrefix("whsec_") {

@@ -92,7 +92,7 @@ public final class RemoteBotDispatcher: Service, Sendable {
                 method: "POST", url: settings.url,
                 headers: [(name: "Content-Type", value: "application/json")]
                     + signer.headers(id: delivery.message.id, timestamp: now(), body: body)
-                    + [(name: "X-Switchboard-Signature", value: "sha256=" + HMACSignature.sha256Hex(key: settings.secret, message: body))],
+                    + [(name: "X-Switchboard-Signature", value: "sha256=" + HMACSignature.sha256Hex(key: signer.firstSecret, message: body))],
                 body: body, timeoutMilliseconds: settings.timeoutMilliseconds)
             // Resolved and checked on every call: a name may move to a private address later.
             request.pinnedAddresses = try await destinations.pins(for: settings.url)

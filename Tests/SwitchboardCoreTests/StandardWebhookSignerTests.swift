@@ -53,6 +53,19 @@ struct StandardWebhookSignerTests {
         #expect(viaRaw == viaWhsec)
     }
 
+    @Test("a raw secret is taken whole, spaces and commas included; only whsec_ secrets are listed")
+    func rawSecretWhole() throws {
+        let raw = "correct horse, battery staple"
+        let signer = try StandardWebhookSigner(secrets: raw)
+        #expect(signer.firstSecret == raw)
+        #expect(signer.signatures(id: "m", timestamp: "1", body: [1]).count == 1)
+        #expect(signer.signatures(id: "m", timestamp: "1", body: [1])
+            == (try StandardWebhookSigner(secrets: "whsec_" + Data(raw.utf8).base64EncodedString())).signatures(id: "m", timestamp: "1", body: [1]))
+        let rotating = try StandardWebhookSigner(secrets: Self.secret + ", " + "whsec_" + Data(repeating: 1, count: 24).base64EncodedString())
+        #expect(rotating.firstSecret == Self.secret)
+        #expect(rotating.signatures(id: "m", timestamp: "1", body: [1]).count == 2)
+    }
+
     @Test("unusable secrets are refused with the reason", arguments: ["", " , ", "short", "whsec_!!!", "whsec_" + Data(count: 8).base64EncodedString()])
     func badSecrets(secret: String) {
         #expect(throws: StandardWebhookSigner.SecretError.self) { try StandardWebhookSigner(secrets: secret) }
