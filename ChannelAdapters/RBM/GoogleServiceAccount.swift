@@ -161,7 +161,7 @@ public struct GoogleServiceAccount: Sendable, Equatable {
         return text
     }
 
-    /// Decodes base64url with or without padding; nil when it is not.
+    /// Decodes unpadded base64url (as JWTs write it); nil when it is not.
     public static func decodeBase64URL(_ text: some StringProtocol) -> Data? {
         var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         guard !standard.contains("=") else { return nil }

@@ -17,6 +17,8 @@ import TwilioSMSAdapter
 /// The gateway's parts, assembled once: used by `switchboard serve` and by the tests.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
+    /// RBM's settings, resolved once (a service-account key file is read at startup only).
+    let rbmSettings: RBMSettings?
     public let store: any MessageStore
     public let client: CurlHTTPClient
     public let outbox: OutboxWorker
@@ -74,13 +76,15 @@ public struct Gateway: Sendable {
     ) async throws {
         _ = GatewayMetrics.bootstrapped
         self.configuration = configuration
+        let rbmSettings = configuration.rbmSettings
+        self.rbmSettings = rbmSettings
         self.logger = logger
         self.store = store
         self.client = CurlHTTPClient(logger: logger)
         var outboundAdapters: [any OutboundChannelAdapter] = []
         if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
         if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
-        if let rbm = configuration.rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
+        if let rbm = rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
         self.webChat = WebChatHub(store: store, logger: logger)
         let bus = EventBus()
         self.events = bus
@@ -114,12 +118,12 @@ public struct Gateway: Sendable {
         self.webChatTokens = WebChatToken(secret: secret)
         // RBM with a service account: one token cache for the sends and the capability lookups.
         var authorizations: [SwitchboardCore.Channel: any ProviderAuthorization] = [:]
-        if case .serviceAccount(let account) = configuration.rbmSettings?.credentials {
+        if case .serviceAccount(let account) = rbmSettings?.credentials {
             authorizations[.rcs] = GoogleAccessTokens(account: account, client: client, logger: logger, now: now)
         }
         self.rcsCapabilities = RCSCapabilityTable(
             file: try RCSCapabilityTable.load(path: configuration.rcsCapabilities.file), store: store,
-            adapter: configuration.rbmSettings.map { RBMAdapter(settings: $0) }, client: client, authorization: authorizations[.rcs],
+            adapter: rbmSettings.map { RBMAdapter(settings: $0) }, client: client, authorization: authorizations[.rcs],
             ttlSeconds: configuration.rcsCapabilities.ttlSeconds, logger: logger)
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
@@ -167,7 +171,7 @@ public struct Gateway: Sendable {
     public var enabledChannels: [SwitchboardCore.Channel] {
         var channels: [SwitchboardCore.Channel] = []
         if configuration.twilioSettings != nil { channels.append(.sms) }
-        if configuration.rbmSettings != nil { channels.append(.rcs) }
+        if rbmSettings != nil { channels.append(.rcs) }
         if configuration.messengerSettings != nil { channels.append(.messenger) }
         if configuration.webchat.enabled { channels.append(.webchat) }
         return channels
@@ -207,7 +211,7 @@ public struct Gateway: Sendable {
         let messenger = configuration.messengerSettings.map { MessengerAdapter(settings: $0) }
         webhooks.addMessengerHandshake(adapter: messenger, to: router)
         webhooks.addPost("webhooks/messenger", channel: .messenger, adapter: messenger, to: router)
-        let rbm = configuration.rbmSettings.map { RBMAdapter(settings: $0) }
+        let rbm = rbmSettings.map { RBMAdapter(settings: $0) }
         webhooks.addRBM(adapter: rbm, to: router)
         if configuration.webchat.enabled {
             webChatRoutes.addSessions(to: router)

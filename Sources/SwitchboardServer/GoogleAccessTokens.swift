@@ -21,7 +21,12 @@ public actor GoogleAccessTokens: ProviderAuthorization {
     private let logger: Logger
     private var cached: Cached?
     private var inFlight: Task<Result<GoogleServiceAccount.AccessToken, GoogleServiceAccount.TokenError>, Never>?
-    /// Tokens fetched so far (for tests and the log).
+    /// After failed fetches, none is tried before this (1 s, doubling to a minute), so an outage of
+    /// the token endpoint costs each send no wait once it is known.
+    private var retryAt: Date?
+    private var failures = 0
+    private var lastFailure = ""
+    /// Tokens fetched so far, successful or not (for tests and the log).
     public private(set) var fetches = 0
 
     public init(fetch: @escaping Fetch, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -58,13 +63,20 @@ public actor GoogleAccessTokens: ProviderAuthorization {
     }
 
     public func authorization() async throws(MessageError) -> String {
-        if let cached, now() < cached.refreshAt { return "Bearer " + cached.value }
-        switch await refresh() {
+        let at = now()
+        if let cached, at < cached.refreshAt { return "Bearer " + cached.value }
+        if let cached, at < cached.expiresAt {
+            // Still good: replaced in the background, so no send waits for the token endpoint.
+            if retryAt.map({ at >= $0 }) ?? true { _ = startRefresh() }
+            return "Bearer " + cached.value
+        }
+        if inFlight == nil, let retryAt, at < retryAt {
+            throw MessageError(code: "provider_auth_unavailable", message: "no RBM access token: \(lastFailure)")
+        }
+        switch await startRefresh().value {
         case .success(let token):
             return "Bearer " + token.value
         case .failure(let error):
-            // A refresh ahead of expiry that failed leaves the current token usable until it expires.
-            if let cached, now() < cached.expiresAt { return "Bearer " + cached.value }
             throw MessageError(code: "provider_auth_unavailable", message: "no RBM access token: \(error.message)")
         }
     }
@@ -75,12 +87,17 @@ public actor GoogleAccessTokens: ProviderAuthorization {
         self.cached = nil
     }
 
-    private func refresh() async -> Result<GoogleServiceAccount.AccessToken, GoogleServiceAccount.TokenError> {
-        if let inFlight { return await inFlight.value }
+    /// The fetch in flight, or a new one; its result is recorded once, whoever waits for it.
+    private func startRefresh() -> Task<Result<GoogleServiceAccount.AccessToken, GoogleServiceAccount.TokenError>, Never> {
+        if let inFlight { return inFlight }
         let started = now()
         let task = Task { await fetch() }
         inFlight = task
-        let result = await task.value
+        Task { self.record(await task.value, started: started) }
+        return task
+    }
+
+    private func record(_ result: Result<GoogleServiceAccount.AccessToken, GoogleServiceAccount.TokenError>, started: Date) {
         inFlight = nil
         fetches += 1
         switch result {
@@ -89,10 +106,17 @@ public actor GoogleAccessTokens: ProviderAuthorization {
             cached = Cached(
                 value: token.value, expiresAt: started.addingTimeInterval(token.expiresIn),
                 refreshAt: started.addingTimeInterval(token.expiresIn - Self.refreshMargin(lifetime: token.expiresIn)))
+            failures = 0
+            retryAt = nil
             logger.debug("RBM access token fetched", metadata: ["expires_in_s": "\(Int(token.expiresIn))"])
         case .failure(let error):
-            logger.warning("RBM access token not fetched", metadata: ["error": "\(error.message)", "transient": "\(error.transient)"])
+            failures += 1
+            lastFailure = error.message
+            let wait = min(60, pow(2, Double(min(failures, 7) - 1)))
+            retryAt = now().addingTimeInterval(wait)
+            logger.warning("RBM access token not fetched", metadata: [
+                "error": "\(error.message)", "transient": "\(error.transient)", "next_try_s": "\(Int(wait))",
+            ])
         }
-        return result
     }
 }

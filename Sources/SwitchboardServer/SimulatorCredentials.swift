@@ -127,7 +127,7 @@ extension GatewayConfiguration {
         [
             (.sms, twilioSettings == nil
                 ? "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID)" : nil),
-            (.rcs, rbmSettings == nil ? "set RBM_AGENT_ID, RBM_CLIENT_TOKEN and RBM_ACCESS_TOKEN" : nil),
+            (.rcs, rbmSettings == nil ? "set RBM_AGENT_ID, RBM_CLIENT_TOKEN and RBM_ACCESS_TOKEN (or RBM_SERVICE_ACCOUNT_FILE)" : nil),
             (.messenger, messengerSettings == nil
                 ? "set MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN and MESSENGER_PAGE_ACCESS_TOKEN" : nil),
             (.webchat, webchat.enabled ? nil : "webchat.enabled is false"),

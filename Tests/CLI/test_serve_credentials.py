@@ -53,7 +53,7 @@ def test_serve_without_credentials_lists_each_channel_and_what_it_lacks():
     work = Path(tempfile.mkdtemp(prefix="switchboard-serve-"))
     output = run_until(["serve"], environment(work), "Switchboard listening")
     assert "sms: disabled (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM" in output
-    assert "rcs: disabled (set RBM_AGENT_ID, RBM_CLIENT_TOKEN and RBM_ACCESS_TOKEN)" in output
+    assert "rcs: disabled (set RBM_AGENT_ID, RBM_CLIENT_TOKEN and RBM_ACCESS_TOKEN (or RBM_SERVICE_ACCOUNT_FILE))" in output
     assert "messenger: disabled (set MESSENGER_APP_SECRET" in output
     assert "webchat: enabled (built in)" in output
 

@@ -83,6 +83,11 @@ struct GoogleServiceAccountTests {
         #expect(problem(good.filter { $0.key != "private_key" }) == "private_key is missing")
         #expect(problem(good.merging(["private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"]) { $1 })?.contains("RSA private key") == true)
         #expect(problem(good.merging(["token_uri": "http://oauth.example/token"]) { $1 })?.contains("token_uri") == true)
+        // A key that does not parse is not quoted back.
+        let brokenKey = "-----BEGIN PRIVATE KEY-----\nTUFURVJJQUwtVEhBVC1NVVNULU5PVC1MRUFL\n-----END PRIVATE KEY-----"
+        let broken = problem(good.merging(["private_key": brokenKey]) { $1 })
+        #expect(broken == "private_key is not an RSA private key of 2048 bits or more in PEM")
+        #expect(broken?.contains("TUFURVJJQUwtVEhBVC1NVVNULU5PVC1MRUFL") == false)
         #expect(problem(good.merging(["token_uri": "http://127.0.0.1:8090/token"]) { $1 }) == nil)
         #expect(problem(good.merging(["token_uri": "ftp://oauth2.googleapis.com/token"]) { $1 })?.contains("token_uri") == true)
         #expect(problem(good.filter { $0.key != "token_uri" }) == nil)

@@ -42,14 +42,25 @@ struct GoogleAccessTokensTests {
         #expect(endpoint.calls.load(ordering: .relaxed) == 1)
     }
 
-    @Test("a token is replaced five minutes before it expires, and reused until then")
+    /// Waits until `count` fetches have finished and been recorded (background ones included).
+    func settle(_ tokens: GoogleAccessTokens, fetches count: Int) async throws {
+        for _ in 0..<500 where await tokens.fetches < count { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await tokens.fetches == count)
+    }
+
+    @Test("a token is replaced in the background from five minutes before it expires; sends never wait for it")
     func refreshAhead() async throws {
         let endpoint = Endpoint()
         let tokens = endpoint.tokens()
         #expect(try await tokens.authorization() == "Bearer token-1")
         endpoint.advance(3600 - 301)
         #expect(try await tokens.authorization() == "Bearer token-1")
+        try await settle(tokens, fetches: 1)
+        #expect(endpoint.calls.load(ordering: .relaxed) == 1)
         endpoint.advance(2)
+        // Due for replacement, still valid: answered at once, replaced behind the send.
+        #expect(try await tokens.authorization() == "Bearer token-1")
+        try await settle(tokens, fetches: 2)
         #expect(try await tokens.authorization() == "Bearer token-2")
         #expect(endpoint.calls.load(ordering: .relaxed) == 2)
     }
@@ -62,7 +73,11 @@ struct GoogleAccessTokensTests {
         #expect(try await tokens.authorization() == "Bearer short")
         endpoint.advance(5.9)
         #expect(try await tokens.authorization() == "Bearer short")
+        try await settle(tokens, fetches: 1)
+        #expect(endpoint.calls.load(ordering: .relaxed) == 1)
         endpoint.advance(0.2)
+        #expect(try await tokens.authorization() == "Bearer short")
+        try await settle(tokens, fetches: 2)
         #expect(try await tokens.authorization() == "Bearer token-2")
     }
 
@@ -78,7 +93,7 @@ struct GoogleAccessTokensTests {
         #expect(endpoint.calls.load(ordering: .relaxed) == 2)
     }
 
-    @Test("when the endpoint fails, a token not yet expired is still used; without one the send is told why")
+    @Test("an endpoint outage: the valid token is still used, then sends are told why at once, with backoff between tries")
     func failures() async throws {
         let endpoint = Endpoint()
         let tokens = endpoint.tokens()
@@ -89,10 +104,18 @@ struct GoogleAccessTokensTests {
         }
         endpoint.advance(3600 - 100)
         #expect(try await tokens.authorization() == "Bearer token-1")
+        try await settle(tokens, fetches: 2)
+        #expect(endpoint.calls.load(ordering: .relaxed) == 2)
         endpoint.advance(200)
         let error = await #expect(throws: MessageError.self) { try await tokens.authorization() }
         #expect(error?.code == "provider_auth_unavailable")
         #expect(error?.message.contains("invalid_grant") == true)
+        try await settle(tokens, fetches: 3)
+        // Two failures in a row: no new try for two seconds, and no send waits meanwhile.
+        let again = await #expect(throws: MessageError.self) { try await tokens.authorization() }
+        #expect(again?.message.contains("invalid_grant") == true)
+        #expect(endpoint.calls.load(ordering: .relaxed) == 3)
+        endpoint.advance(2.5)
         #expect(try await tokens.authorization() == "Bearer token-4")
     }
 }
