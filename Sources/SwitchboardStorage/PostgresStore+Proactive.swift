@@ -29,7 +29,12 @@ extension PostgresStore {
         return try await transaction { connection in
             if let idempotency {
                 let since = Timestamp.millis(idempotency.since)
-                try await connection.rows("DELETE FROM idempotency_keys WHERE created_at < \(since)", logger)
+                // This key if it expired, and a few other expired ones that no other send holds:
+                // keys are purged a little at a time, without waiting on each other.
+                try await connection.rows("""
+                    DELETE FROM idempotency_keys WHERE (key = \(idempotency.key) AND created_at < \(since))
+                        OR key IN (SELECT key FROM idempotency_keys WHERE created_at < \(since) LIMIT 20 FOR UPDATE SKIP LOCKED)
+                    """, logger)
                 // Claimed before anything is queued: a request with the same key on another
                 // instance waits here for this transaction, then finds the key taken.
                 let claimed = try await connection.rows("""

@@ -27,7 +27,12 @@ extension SQLiteStore {
                 // The writer is serial: a key looked up here cannot be claimed by anyone else
                 // before this transaction commits.
                 let since = Timestamp.millis(idempotency.since)
-                try db.cachedStatement(sql: "DELETE FROM idempotency_keys WHERE created_at < ?").execute(arguments: [since])
+                // This key if it expired, and a few other expired ones: keys are purged a little at
+                // a time by the sends that use them.
+                try db.cachedStatement(sql: """
+                    DELETE FROM idempotency_keys
+                    WHERE (key = ? AND created_at < ?) OR key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT 20)
+                    """).execute(arguments: [idempotency.key, since, since])
                 if let first = try Self.idempotentSend(db, key: idempotency.key, since: since) { return .replayed(first) }
             }
             let (contactId, created) = try Self.findOrCreateContact(db, channel: send.channel, address: send.address, now: nowMillis)

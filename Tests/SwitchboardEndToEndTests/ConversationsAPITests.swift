@@ -34,6 +34,12 @@ struct ConversationsAPITests {
             #expect(after["name"] as? String == "Ada Lovelace")
             #expect(try await env.api("PATCH", "/api/v1/contacts/\(id)", body: #"{"phone":"+1"}"#).errorCode == "invalid_field")
             #expect(try await env.api("PATCH", "/api/v1/contacts/\(id)", body: #"{"botEnabled":"yes"}"#).status == 422)
+            // A number is not a boolean, though Foundation hands both over as NSNumber.
+            #expect(try await env.api("PATCH", "/api/v1/contacts/\(id)", body: #"{"botEnabled":1}"#).errorCode == "invalid_field")
+            #expect(try await env.api("PATCH", "/api/v1/contacts/\(id)", body: #"{"botEnabled":0}"#).errorCode == "invalid_field")
+            #expect(try await env.api("PUT", "/api/v1/contacts/\(id)/subscriptions/sms", body: #"{"subscribed":0}"#).status == 422)
+            #expect(try await env.api("PUT", "/api/v1/contacts/\(id)/subscriptions/sms", body: #"{"subscribed":true}"#).status == 200)
+            #expect(try await env.api("PATCH", "/api/v1/contacts/\(id)", body: #"{"botEnabled":true}"#).status == 200)
             #expect(try await env.api("PATCH", "/api/v1/contacts/ct_missing", body: #"{"name":"x"}"#).status == 404)
         }
     }
