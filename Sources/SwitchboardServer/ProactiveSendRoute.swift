@@ -23,19 +23,9 @@ extension APIRoutes {
     }
 
     func sendProactive(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        var request = request
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
-        }
-        let buffer = try await request.collectBody(upTo: 256 * 1024)
-        let body: ProactiveBody
-        do {
-            body = try GatewayJSON.decoder().decode(ProactiveBody.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw GatewayError(
-                .badRequest, code: "malformed_body",
-                message: "expected {\"to\": {\"channel\", \"address\"}, \"content\": {...}, \"author\"?: {\"kind\"?, \"name\"?}}")
-        }
+        let body = try await Self.jsonBody(
+            request, as: ProactiveBody.self,
+            expected: "{\"to\": {\"channel\", \"address\"}, \"content\": {...}, \"author\"?: {\"kind\"?, \"name\"?}}")
         guard let channel = SwitchboardCore.Channel(rawValue: body.to.channel) else {
             throw GatewayError(.unprocessableContent, code: "invalid_channel", message: "to.channel must be one of sms, rcs, messenger, webchat")
         }
