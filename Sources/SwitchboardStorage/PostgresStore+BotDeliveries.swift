@@ -90,7 +90,7 @@ extension PostgresStore {
     public func saveRCSCapability(_ record: RCSCapabilityRecord) async throws {
         let features = String(decoding: try JSONEncoder().encode(record.features), as: UTF8.self)
         let logger = logger
-        try await read { connection in
+        _ = try await read { connection in
             try await connection.rows("""
                 INSERT INTO rcs_capabilities (phone, capable, features, checked_at, source)
                 VALUES (\(record.phone), \(record.capable), \(features), \(Timestamp.millis(record.checkedAt)), \(record.source))

@@ -211,8 +211,8 @@ public final class PostgresStore: MessageStore {
         // No deadline: building an index on a large table, or waiting for another instance's
         // migration, takes as long as it takes.
         let applied: [String] = try await untimedTransaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger).collect()
-            try await connection.query("""
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger).collect()
+            _ = try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """, logger: logger).collect()
@@ -223,9 +223,9 @@ public final class PostgresStore: MessageStore {
             var applied: [String] = []
             for migration in PostgresMigrations.all where !done.contains(migration.name) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
                 }
-                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger).collect()
+                _ = try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger).collect()
                 applied.append(migration.name)
             }
             return applied
@@ -257,7 +257,7 @@ public final class PostgresStore: MessageStore {
         let store = try await open(location, poolSize: 1, migrate: false, logger: logger)
         defer { Task { await store.close() } }
         let statement = create ? "CREATE DATABASE \(name)" : "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"
-        try await store.read { connection in
+        _ = try await store.read { connection in
             try await connection.rows(PostgresQuery(unsafeSQL: statement), logger)
         }
     }
@@ -287,7 +287,7 @@ public final class PostgresStore: MessageStore {
         let now = Timestamp.millis(Date())
         let logger = logger
         return try await transaction { connection in
-            try await connection.query("""
+            _ = try await connection.query("""
                 INSERT INTO gateway_secrets (name, value, created_at) VALUES (\(name), \(candidate), \(now)) ON CONFLICT DO NOTHING
                 """, logger: logger).collect()
             let rows = try await connection.query("SELECT value FROM gateway_secrets WHERE name = \(name)", logger: logger)
@@ -343,7 +343,7 @@ extension PostgresStore: CrossInstanceNotifications {
 
     public func notifyInstances(_ payload: String) async throws {
         let logger = logger
-        try await read { connection in
+        _ = try await read { connection in
             try await connection.rows("SELECT pg_notify(\(Self.notificationChannel), \(payload))", logger)
         }
     }

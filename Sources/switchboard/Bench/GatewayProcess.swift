@@ -24,7 +24,7 @@ final class GatewayProcess {
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
