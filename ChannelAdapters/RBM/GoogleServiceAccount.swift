@@ -90,10 +90,10 @@ public struct GoogleServiceAccount: Sendable, Equatable {
         let claims: [String: Any] = [
             "iss": clientEmail, "sub": clientEmail, "scope": scope, "aud": tokenURI, "iat": issuedAt, "exp": expires,
         ]
-        let signingInput = Self.base64URL(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
-            + "." + Self.base64URL(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes]))
+        let signingInput = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+            + "." + Base64URL.encode(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes]))
         let signature = try privateKey.signature(for: Array(signingInput.utf8), padding: .insecurePKCS1v1_5)
-        return signingInput + "." + Self.base64URL(signature.rawRepresentation)
+        return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
     }
 
     /// The token request: the assertion form-encoded to `token_uri`.
@@ -151,21 +151,5 @@ public struct GoogleServiceAccount: Sendable, Equatable {
             self.transient = transient
         }
         public var description: String { message }
-    }
-
-    /// Base64url without padding (RFC 7515 section 2).
-    public static func base64URL(_ data: some DataProtocol) -> String {
-        var text = Data(data).base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        while text.hasSuffix("=") { text.removeLast() }
-        return text
-    }
-
-    /// Decodes unpadded base64url (as JWTs write it); nil when it is not.
-    public static func decodeBase64URL(_ text: some StringProtocol) -> Data? {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        guard !standard.contains("=") else { return nil }
-        while standard.utf8.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard)
     }
 }

@@ -67,7 +67,8 @@ extension APIRoutes {
         if contactId == nil, channel == .sms || channel == .rcs {
             contactId = try await store.contactId(channel: channel == .sms ? .rcs : .sms, address: address)
         }
-        let contact = try await contactId.asyncMap { try await store.contact(id: $0) } ?? nil
+        var contact: Contact?
+        if let contactId { contact = try await store.contact(id: contactId) }
         if contact?.subscriptions[channel.rawValue] == false {
             let error = OutboundPolicy.unsubscribed(channel)
             throw GatewayError(.conflict, code: error.code, message: error.message)
@@ -118,13 +119,5 @@ extension APIRoutes {
             throw GatewayError(.notFound, code: "message_not_found", message: "the message this key sent, \(first.messageId), is gone")
         }
         return try jsonResponse(message, status: .ok)
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

@@ -39,7 +39,7 @@ struct GoogleServiceAccountTests {
         let assertion = try Self.account.assertion(now: Date(timeIntervalSince1970: 1_767_225_600))
         #expect(assertion == expected)
         let parts = assertion.split(separator: ".")
-        let claims = try #require(GoogleServiceAccount.decodeBase64URL(parts[1]))
+        let claims = Data(try #require(Base64URL.decode(parts[1])))
         let object = try #require(try JSONSerialization.jsonObject(with: claims) as? [String: Any])
         #expect(object["iss"] as? String == Self.email)
         #expect(object["scope"] as? String == "https://www.googleapis.com/auth/rcsbusinessmessaging")
@@ -50,7 +50,7 @@ struct GoogleServiceAccountTests {
     @Test("an assertion lives at most an hour")
     func lifetimeCapped() throws {
         let assertion = try Self.account.assertion(now: Date(timeIntervalSince1970: 1_000_000), lifetime: 86_400)
-        let claims = try #require(GoogleServiceAccount.decodeBase64URL(assertion.split(separator: ".")[1]))
+        let claims = Data(try #require(Base64URL.decode(assertion.split(separator: ".")[1])))
         let object = try #require(try JSONSerialization.jsonObject(with: claims) as? [String: Any])
         #expect((object["exp"] as? Int) == 1_003_600)
     }

@@ -23,7 +23,7 @@ public struct WebChatToken: Sendable {
     public func issue(visitorId: String, expiresAt: Date, startedAt: Date) -> Session {
         let payload = Array("\(visitorId).\(Timestamp.millis(expiresAt)).\(Timestamp.millis(startedAt))".utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        let token = Self.base64URL(payload) + "." + Self.base64URL(Array(mac))
+        let token = Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
         return Session(visitorId: visitorId, token: token, expiresAt: Timestamp.date(millis: Timestamp.millis(expiresAt)))
     }
 
@@ -37,7 +37,7 @@ public struct WebChatToken: Sendable {
     /// The token's claims when its signature holds and it has not expired.
     public func claims(for token: String, now: Date) -> Claims? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let payload = Self.decodeBase64URL(parts[0]), let mac = Self.decodeBase64URL(parts[1]) else { return nil }
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1]) else { return nil }
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return nil }
         let fields = String(decoding: payload, as: UTF8.self).split(separator: ".", omittingEmptySubsequences: false)
         guard fields.count == 2 || fields.count == 3, !fields[0].isEmpty, let expiry = Int64(fields[1]), expiry > Timestamp.millis(now)
@@ -50,16 +50,5 @@ public struct WebChatToken: Sendable {
     /// The visitor a token names, when its signature holds and it has not expired.
     public func visitor(for token: String, now: Date) -> String? {
         claims(for: token, now: now)?.visitorId
-    }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodeBase64URL(_ text: Substring) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map(Array.init)
     }
 }
