@@ -159,6 +159,7 @@ struct APIRoutes: Sendable {
             }
             return try await contactResponse(try await store.unassignTag(contactId: id, tag: name), id: id)
         }
+        addWebhookDeliveries(to: api)
         api.get("events") { _, _ in
             // Each stream holds a connection and a subscription for as long as a console is open.
             guard eventStreams.acquire() else {

@@ -27,6 +27,8 @@ public struct Gateway: Sendable {
     public let rcsCapabilities: RCSCapabilityTable
     public let events: EventBus
     public let remoteBot: RemoteBotDispatcher?
+    /// Event webhooks' sender; nil without a subscriber.
+    public let eventWebhooks: EventWebhookDispatcher?
     /// Live updates to and from the other instances on the same database (PostgreSQL only).
     public let instanceRelay: InstanceEventRelay?
     /// The console's and the widget's files.
@@ -146,6 +148,11 @@ public struct Gateway: Sendable {
                 destinations: DestinationResolver(policy: configuration.destinationPolicy), logger: logger, now: now)
         } : nil
         self.remoteBot = remoteBot
+        // The store writes deliveries only for the subscribers it is told of (none: not at all).
+        try await store.syncWebhookSubscribers(configuration.eventWebhooks.subscribers.map(\.subscription), at: now())
+        self.eventWebhooks = EventWebhookDispatcher(
+            store: store, client: client, settings: configuration.eventWebhooks,
+            destinations: DestinationResolver(policy: configuration.destinationPolicy), logger: logger, now: now)
         var pipeline = IngestPipeline(store: store, bot: bot, policy: policy, outbox: outbox, events: events, now: now)
         if let remoteBot {
             pipeline.remoteBotWake = { @Sendable in remoteBot.wake() }
@@ -268,6 +275,7 @@ public struct Gateway: Sendable {
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? [])
+                + (eventWebhooks.map { [$0] } ?? [])
                 + (instanceRelay.map { [$0] } ?? []),
             onServerRunning: onServerRunning,
             logger: logger)

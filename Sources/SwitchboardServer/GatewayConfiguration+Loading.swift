@@ -120,6 +120,7 @@ extension GatewayConfiguration {
             if let value = env["RBM_API_BASE_URL"] { agent.apiBaseURL = value }
             rbm = agent
         }
+        applyEventWebhookEnvironment(env, problems: &problems)
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
     }
 
@@ -157,6 +158,7 @@ extension GatewayConfiguration {
         if let secret = webchat.secret, secret.count < 16 { problems.append("webchat.secret: use at least 16 characters") }
         if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
         problems += limits.problems
+        problems += eventWebhooks.problems
         for range in allowPrivateURLs where AddressRange(range) == nil {
             problems.append("allowPrivateURLs (SWITCHBOARD_ALLOW_PRIVATE_URLS): '\(range)' is not a CIDR block such as 10.0.0.0/8 or fd00::/8")
         }

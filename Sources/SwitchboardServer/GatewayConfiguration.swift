@@ -39,6 +39,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     /// CIDR blocks that URLs taken from data (the external bot's) may resolve to although private,
     /// loopback or link-local (`SWITCHBOARD_ALLOW_PRIVATE_URLS`, comma-separated). Empty: refused.
     public var allowPrivateURLs: [String] = []
+    /// Event webhooks' subscribers and delivery rules.
+    public var eventWebhooks: EventWebhookSettings = .init()
 
     /// The destination policy `allowPrivateURLs` describes (entries that do not parse are reported by `validate()`).
     public var destinationPolicy: DestinationPolicy {
@@ -348,6 +350,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         metricsPublic = try c.decodeIfPresent(Bool.self, forKey: .metricsPublic) ?? defaults.metricsPublic
         shutdownTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .shutdownTimeoutSeconds) ?? defaults.shutdownTimeoutSeconds
         allowPrivateURLs = try c.decodeIfPresent([String].self, forKey: .allowPrivateURLs) ?? defaults.allowPrivateURLs
+        eventWebhooks = try c.decodeIfPresent(EventWebhookSettings.self, forKey: .eventWebhooks) ?? defaults.eventWebhooks
     }
 
     /// The base URL providers call, without a trailing slash.

@@ -1,6 +1,7 @@
 import Metrics
 import Prometheus
 import SwitchboardCore
+import SwitchboardStorage
 
 /// The process's metrics: swift-metrics bootstrapped once with a Prometheus registry, which
 /// `GET /metrics` renders in Prometheus' text format.
@@ -48,5 +49,19 @@ public enum GatewayMetrics {
     static func outbound(channel: String, result: String) {
         (outboundCounters[channel + "/" + result]
             ?? Counter(label: "switchboard_outbound_attempts_total", dimensions: [("channel", channel), ("result", result)])).increment()
+    }
+}
+
+extension GatewayMetrics {
+    /// An event-webhook attempt: `delivered`, `retry`, `failed` or `gone`.
+    static func eventWebhook(subscriber: String, outcome: WebhookAttemptOutcome) {
+        let result: String
+        switch outcome {
+        case .delivered: result = "delivered"
+        case .retry: result = "retry"
+        case .failed: result = "failed"
+        case .subscriberGone: result = "gone"
+        }
+        Counter(label: "switchboard_event_webhook_attempts_total", dimensions: [("subscriber", subscriber), ("result", result)]).increment()
     }
 }

@@ -276,6 +276,48 @@ enum SwitchboardMigrations {
                 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
                 """)
         }
+        migrator.registerMigration("v15-event-webhooks") { db in
+            // Event webhooks: the subscribers the configuration names, and one delivery row per
+            // event and subscriber. The rows are written by triggers that exist only while there is
+            // a subscriber (`SQLiteStore.syncWebhookSubscribers`): without one, no write pays for
+            // them. `events` is a space-separated list with a space at each end (' message.created ').
+            try db.execute(sql: """
+                CREATE TABLE webhook_subscribers (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    enabled INTEGER NOT NULL DEFAULT 1,
+                    disabled_at INTEGER,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    subscriber TEXT NOT NULL REFERENCES webhook_subscribers(name) ON DELETE CASCADE,
+                    event_type TEXT NOT NULL,
+                    subject_id TEXT NOT NULL,
+                    ordering_key TEXT NOT NULL,
+                    status TEXT,
+                    occurred_at INTEGER NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    first_attempt_at INTEGER,
+                    next_attempt_at INTEGER NOT NULL,
+                    claim_id TEXT,
+                    last_error TEXT,
+                    last_status_code INTEGER,
+                    finished_at INTEGER
+                );
+                -- The claim walks due pending rows, and asks whether an older one of the same
+                -- subscriber and contact is still pending (then this one waits its turn).
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
+                CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries(subscriber, ordering_key, id) WHERE state = 'pending';
+                CREATE INDEX webhook_deliveries_by_state ON webhook_deliveries(state, id);
+                -- A contact changed several times before its event went out is one event: the
+                -- data is the contact as it is when sent.
+                CREATE UNIQUE INDEX webhook_deliveries_one_contact_change ON webhook_deliveries(subscriber, subject_id)
+                    WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0;
+                """)
+        }
         return migrator
     }
 }

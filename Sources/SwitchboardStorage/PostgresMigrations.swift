@@ -416,6 +416,122 @@ enum PostgresMigrations {
                     of: "COALESCE((SELECT s.subscribed FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = cl.channel), true)",
                     with: "COALESCE((SELECT s.subscribed OR (m.author_kind = 'system' AND m.created_at >= s.updated_at) FROM subscriptions s WHERE s.contact_id = m.contact_id AND s.channel = cl.channel), true)"),
         ]),
+        Migration(name: "v21-event-webhooks", statements: [
+            // Event webhooks: the configured subscribers and one delivery row per event and
+            // subscriber, written by triggers in the transaction of the change (WebhookTriggers
+            // describes which changes). Unlike SQLite's, the triggers always exist: instances share
+            // them, and with no subscriber each one looks into an empty table.
+            """
+            CREATE TABLE webhook_subscribers (
+                name TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                events TEXT[] NOT NULL,
+                enabled BOOLEAN NOT NULL DEFAULT true,
+                disabled_at BIGINT,
+                updated_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE webhook_deliveries (
+                id BIGSERIAL PRIMARY KEY,
+                subscriber TEXT NOT NULL REFERENCES webhook_subscribers(name) ON DELETE CASCADE,
+                event_type TEXT NOT NULL,
+                subject_id TEXT NOT NULL,
+                ordering_key TEXT NOT NULL,
+                status TEXT,
+                occurred_at BIGINT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending',
+                attempts BIGINT NOT NULL DEFAULT 0,
+                first_attempt_at BIGINT,
+                next_attempt_at BIGINT NOT NULL,
+                claim_id TEXT,
+                last_error TEXT,
+                last_status_code BIGINT,
+                finished_at BIGINT)
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'",
+            "CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (subscriber, ordering_key, id) WHERE state = 'pending'",
+            "CREATE INDEX webhook_deliveries_by_state ON webhook_deliveries (state, id)",
+            """
+            CREATE UNIQUE INDEX webhook_deliveries_one_contact_change ON webhook_deliveries (subscriber, subject_id)
+                WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0
+            """,
+            """
+            CREATE FUNCTION switchboard_webhook_event(p_type TEXT, p_subject TEXT, p_ordering_key TEXT, p_status TEXT, p_at BIGINT)
+                RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                IF p_type = 'contact.updated' THEN
+                    INSERT INTO webhook_deliveries (subscriber, event_type, subject_id, ordering_key, status, occurred_at, next_attempt_at)
+                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at, 0
+                    FROM webhook_subscribers s WHERE s.enabled AND p_type = ANY (s.events)
+                    ON CONFLICT (subscriber, subject_id) WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0
+                    DO NOTHING;
+                ELSE
+                    INSERT INTO webhook_deliveries (subscriber, event_type, subject_id, ordering_key, status, occurred_at, next_attempt_at)
+                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at, 0
+                    FROM webhook_subscribers s WHERE s.enabled AND p_type = ANY (s.events);
+                END IF;
+            END $$
+            """,
+            """
+            CREATE FUNCTION switchboard_webhook_message() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM switchboard_webhook_event('message.created', NEW.id, NEW.contact_id, NEW.status, NEW.created_at);
+                ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+                    PERFORM switchboard_webhook_event('message.status', NEW.id, NEW.contact_id, NEW.status, NEW.updated_at);
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER webhook_messages AFTER INSERT OR UPDATE OF status ON messages
+                FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_message()
+            """,
+            """
+            CREATE FUNCTION switchboard_webhook_contact() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                v_now BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
+            BEGIN
+                IF TG_TABLE_NAME = 'contacts' THEN
+                    IF TG_OP = 'INSERT' THEN
+                        PERFORM switchboard_webhook_event('contact.updated', NEW.id, NEW.id, NULL, NEW.created_at);
+                    ELSIF NEW.name IS DISTINCT FROM OLD.name OR NEW.photo_url IS DISTINCT FROM OLD.photo_url
+                        OR NEW.phone IS DISTINCT FROM OLD.phone OR NEW.bot_enabled IS DISTINCT FROM OLD.bot_enabled
+                        OR NEW.attributes IS DISTINCT FROM OLD.attributes THEN
+                        PERFORM switchboard_webhook_event('contact.updated', NEW.id, NEW.id, NULL, NEW.updated_at);
+                    END IF;
+                ELSIF TG_OP = 'DELETE' THEN
+                    PERFORM switchboard_webhook_event('contact.updated', OLD.contact_id, OLD.contact_id, NULL, v_now);
+                ELSIF TG_OP = 'INSERT' THEN
+                    PERFORM switchboard_webhook_event('contact.updated', NEW.contact_id, NEW.contact_id, NULL, v_now);
+                ELSIF TG_TABLE_NAME = 'subscriptions' THEN
+                    -- (Nested: a record is checked for the field even where the condition is false.)
+                    IF NEW.subscribed IS DISTINCT FROM OLD.subscribed THEN
+                        PERFORM switchboard_webhook_event('contact.updated', NEW.contact_id, NEW.contact_id, NULL, v_now);
+                    END IF;
+                ELSIF NEW.contact_id IS DISTINCT FROM OLD.contact_id THEN
+                    PERFORM switchboard_webhook_event('contact.updated', NEW.contact_id, NEW.contact_id, NULL, v_now);
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER webhook_contacts AFTER INSERT OR UPDATE OF name, photo_url, phone, bot_enabled, attributes ON contacts
+                FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_contact()
+            """,
+            """
+            CREATE TRIGGER webhook_contact_tags AFTER INSERT OR DELETE ON contact_tags
+                FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_contact()
+            """,
+            """
+            CREATE TRIGGER webhook_subscriptions AFTER INSERT OR UPDATE OF subscribed ON subscriptions
+                FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_contact()
+            """,
+            """
+            CREATE TRIGGER webhook_contact_channels AFTER INSERT OR UPDATE OF contact_id ON contact_channels
+                FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_contact()
+            """,
+        ]),
     ]
 
     /// v18's claim function, kept as written: v20 replaces it with one condition changed.
