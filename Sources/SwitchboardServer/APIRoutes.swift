@@ -17,6 +17,8 @@ struct APIRoutes: Sendable {
     let enabledChannels: Set<SwitchboardCore.Channel>
     let allowHumanAgentTag: Bool
     let now: @Sendable () -> Date
+    /// Tells the broadcast worker a broadcast was created.
+    var broadcastWake: (@Sendable () -> Void)?
 
     func add(to router: Router<GatewayRequestContext>, apiToken: String?) {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: apiToken))
@@ -160,6 +162,7 @@ struct APIRoutes: Sendable {
             return try await contactResponse(try await store.unassignTag(contactId: id, tag: name), id: id)
         }
         addWebhookDeliveries(to: api)
+        addBroadcasts(to: api)
         api.get("events") { _, _ in
             // Each stream holds a connection and a subscription for as long as a console is open.
             guard eventStreams.acquire() else {
@@ -310,14 +313,16 @@ struct APIRoutes: Sendable {
     }
 
     /// The request's JSON object body (415 without application/json, 400 when it is not an object).
-    /// A JSON body (415 unless `application/json`, 413 past 256 KiB) decoded as `type`; 400
+    /// A JSON body (415 unless `application/json`, 413 past `maxBytes`) decoded as `type`; 400
     /// `malformed_body` saying what was `expected` otherwise.
-    static func jsonBody<Body: Decodable>(_ request: Request, as type: Body.Type, expected: String) async throws -> Body {
+    static func jsonBody<Body: Decodable>(
+        _ request: Request, as type: Body.Type, expected: String, maxBytes: Int = 256 * 1024
+    ) async throws -> Body {
         var request = request
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
             throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
         }
-        let buffer = try await request.collectBody(upTo: 256 * 1024)
+        let buffer = try await request.collectBody(upTo: maxBytes)
         do {
             return try GatewayJSON.decoder().decode(Body.self, from: Data(buffer.readableBytesView))
         } catch {

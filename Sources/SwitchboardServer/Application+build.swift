@@ -29,6 +29,8 @@ public struct Gateway: Sendable {
     public let remoteBot: RemoteBotDispatcher?
     /// Event webhooks' sender; nil without a subscriber.
     public let eventWebhooks: EventWebhookDispatcher?
+    /// Fans broadcasts out.
+    public let broadcasts: BroadcastWorker
     /// Live updates to and from the other instances on the same database (PostgreSQL only).
     public let instanceRelay: InstanceEventRelay?
     /// The console's and the widget's files.
@@ -159,6 +161,9 @@ public struct Gateway: Sendable {
         }
         self.pipeline = pipeline
         self.now = now
+        self.broadcasts = BroadcastWorker(
+            store: store, outbox: outbox, events: events, settings: configuration.broadcasts, pacing: configuration.outbox.pacing,
+            enabledChannels: Set(Self.enabledChannels(configuration, rbmSettings: rbmSettings)), logger: logger, now: now)
         self.connectionGuard = ConnectionGuard(
             maxConnections: configuration.limits.maxConnections, headerTimeoutSeconds: configuration.limits.headerTimeoutSeconds)
         self.eventStreams = OpenSlots(limit: configuration.limits.eventStreams)
@@ -176,6 +181,10 @@ public struct Gateway: Sendable {
 
     /// Channels whose secrets are configured.
     public var enabledChannels: [SwitchboardCore.Channel] {
+        Self.enabledChannels(configuration, rbmSettings: rbmSettings)
+    }
+
+    static func enabledChannels(_ configuration: GatewayConfiguration, rbmSettings: RBMSettings?) -> [SwitchboardCore.Channel] {
         var channels: [SwitchboardCore.Channel] = []
         if configuration.twilioSettings != nil { channels.append(.sms) }
         if rbmSettings != nil { channels.append(.rcs) }
@@ -234,10 +243,12 @@ public struct Gateway: Sendable {
                 throw refusal
             }
         }
+        let broadcasts = broadcasts
         APIRoutes(
             store: store, outbox: outbox, rcsCapabilities: rcsCapabilities, events: events, eventStreams: eventStreams,
             enabledChannels: Set(enabledChannels),
-            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now
+            allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now,
+            broadcastWake: { broadcasts.wake() }
         ).add(to: router, apiToken: configuration.apiToken)
         webAssets.add(to: router)
         routes.fill(from: router)
@@ -275,7 +286,7 @@ public struct Gateway: Sendable {
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? [])
-                + (eventWebhooks.map { [$0] } ?? [])
+                + (eventWebhooks.map { [$0] } ?? []) + [broadcasts]
                 + (instanceRelay.map { [$0] } ?? []),
             onServerRunning: onServerRunning,
             logger: logger)

@@ -179,7 +179,11 @@ public final class EventWebhookDispatcher: Service, Sendable {
                 data = try encoder.encode(Gone(id: delivery.subjectId))
             }
         case .broadcastCompleted:
-            data = try encoder.encode(Gone(id: delivery.subjectId))
+            if let broadcast = try await store.broadcast(id: delivery.subjectId) {
+                data = try encoder.encode(broadcast)
+            } else {
+                data = try encoder.encode(Gone(id: delivery.subjectId))
+            }
         }
         var body = Array(#"{"type":"#.utf8)
         body += Array(try encoder.encode(delivery.type.rawValue))

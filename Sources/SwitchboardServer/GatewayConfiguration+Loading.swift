@@ -159,6 +159,7 @@ extension GatewayConfiguration {
         if maxBodyBytes < 1024 { problems.append("maxBodyBytes: \(maxBodyBytes) is below 1024") }
         problems += limits.problems
         problems += eventWebhooks.problems
+        problems += broadcasts.problems
         for range in allowPrivateURLs where AddressRange(range) == nil {
             problems.append("allowPrivateURLs (SWITCHBOARD_ALLOW_PRIVATE_URLS): '\(range)' is not a CIDR block such as 10.0.0.0/8 or fd00::/8")
         }

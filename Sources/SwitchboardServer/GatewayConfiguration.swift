@@ -41,6 +41,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var allowPrivateURLs: [String] = []
     /// Event webhooks' subscribers and delivery rules.
     public var eventWebhooks: EventWebhookSettings = .init()
+    /// How broadcasts fan out.
+    public var broadcasts: BroadcastSettings = .init()
 
     /// The destination policy `allowPrivateURLs` describes (entries that do not parse are reported by `validate()`).
     public var destinationPolicy: DestinationPolicy {
@@ -351,6 +353,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         shutdownTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .shutdownTimeoutSeconds) ?? defaults.shutdownTimeoutSeconds
         allowPrivateURLs = try c.decodeIfPresent([String].self, forKey: .allowPrivateURLs) ?? defaults.allowPrivateURLs
         eventWebhooks = try c.decodeIfPresent(EventWebhookSettings.self, forKey: .eventWebhooks) ?? defaults.eventWebhooks
+        broadcasts = try c.decodeIfPresent(BroadcastSettings.self, forKey: .broadcasts) ?? defaults.broadcasts
     }
 
     /// The base URL providers call, without a trailing slash.

@@ -129,9 +129,13 @@ public struct InboundWebhookSender: Sendable {
             providerMessageId: mid)
     }
 
-    /// Sends a Messenger text from `psid`.
-    public func sendMessenger(psid: String, text: String, quickReplyPayload: String? = nil, mid: String? = nil) async throws -> Delivery {
-        try await postMessenger(events: [messengerMessageEvent(psid: psid, text: text, quickReplyPayload: quickReplyPayload, mid: mid)])
+    /// Sends a Messenger text from `psid`, written at `timestamp` (now by default).
+    public func sendMessenger(
+        psid: String, text: String, quickReplyPayload: String? = nil, mid: String? = nil, timestamp: Date = Date()
+    ) async throws -> Delivery {
+        try await postMessenger(events: [
+            messengerMessageEvent(psid: psid, text: text, quickReplyPayload: quickReplyPayload, mid: mid, timestamp: timestamp),
+        ])
     }
 
     // MARK: RBM

@@ -318,6 +318,61 @@ enum SwitchboardMigrations {
                     WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0;
                 """)
         }
+        migrator.registerMigration("v16-broadcasts") { db in
+            // Broadcasts: the recipients fixed at creation (one row per contact, whatever tags and
+            // ids named it), fanned out a batch at a time; the counts by status are moved by a
+            // trigger as the broadcast's messages move (messages.broadcast_id), which costs any
+            // other message's status change one test of a NULL column.
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN broadcast_id TEXT;
+                CREATE TABLE broadcasts (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    status TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    channel TEXT,
+                    content TEXT NOT NULL,
+                    author_kind TEXT NOT NULL,
+                    author_name TEXT,
+                    recipients INTEGER NOT NULL,
+                    pending INTEGER NOT NULL,
+                    queued INTEGER NOT NULL DEFAULT 0,
+                    sent INTEGER NOT NULL DEFAULT 0,
+                    delivered INTEGER NOT NULL DEFAULT 0,
+                    read INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    cancelled INTEGER NOT NULL DEFAULT 0,
+                    skipped_unsubscribed INTEGER NOT NULL DEFAULT 0,
+                    skipped_outside_messaging_window INTEGER NOT NULL DEFAULT 0,
+                    skipped_no_channel INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    completed_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE INDEX broadcasts_running ON broadcasts(id) WHERE status = 'running';
+                CREATE TABLE broadcast_recipients (
+                    broadcast_id TEXT NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+                    contact_id TEXT NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending',
+                    skip_reason TEXT,
+                    message_id TEXT,
+                    PRIMARY KEY (broadcast_id, contact_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX broadcast_recipients_pending ON broadcast_recipients(broadcast_id, contact_id) WHERE state = 'pending';
+                CREATE TRIGGER broadcast_message_status AFTER UPDATE OF status ON messages
+                WHEN NEW.broadcast_id IS NOT NULL AND OLD.status IS NOT NEW.status BEGIN
+                    UPDATE broadcasts SET
+                        queued = queued - (OLD.status IN ('queued', 'sending')) + (NEW.status IN ('queued', 'sending')),
+                        sent = sent - (OLD.status = 'sent') + (NEW.status = 'sent'),
+                        delivered = delivered - (OLD.status = 'delivered') + (NEW.status = 'delivered'),
+                        read = read - (OLD.status = 'read') + (NEW.status = 'read'),
+                        failed = failed - (OLD.status = 'failed') + (NEW.status = 'failed'),
+                        updated_at = NEW.updated_at
+                    WHERE id = NEW.broadcast_id;
+                    UPDATE broadcasts SET status = 'completed', completed_at = NEW.updated_at
+                    WHERE id = NEW.broadcast_id AND status = 'running' AND pending = 0 AND queued = 0;
+                END;
+                """)
+        }
         return migrator
     }
 }

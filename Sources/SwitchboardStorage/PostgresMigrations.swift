@@ -532,6 +532,79 @@ enum PostgresMigrations {
                 FOR EACH ROW EXECUTE FUNCTION switchboard_webhook_contact()
             """,
         ]),
+        Migration(name: "v22-broadcasts", statements: [
+            // Broadcasts (SQLite's v16): recipients fixed at creation, fanned out in batches by
+            // any instance (SKIP LOCKED), counts moved by a trigger as the messages move.
+            "ALTER TABLE messages ADD COLUMN broadcast_id TEXT",
+            """
+            CREATE TABLE broadcasts (
+                id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                target TEXT NOT NULL,
+                channel TEXT,
+                content TEXT NOT NULL,
+                author_kind TEXT NOT NULL,
+                author_name TEXT,
+                recipients BIGINT NOT NULL,
+                pending BIGINT NOT NULL,
+                queued BIGINT NOT NULL DEFAULT 0,
+                sent BIGINT NOT NULL DEFAULT 0,
+                delivered BIGINT NOT NULL DEFAULT 0,
+                read BIGINT NOT NULL DEFAULT 0,
+                failed BIGINT NOT NULL DEFAULT 0,
+                cancelled BIGINT NOT NULL DEFAULT 0,
+                skipped_unsubscribed BIGINT NOT NULL DEFAULT 0,
+                skipped_outside_messaging_window BIGINT NOT NULL DEFAULT 0,
+                skipped_no_channel BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                completed_at BIGINT)
+            """,
+            "CREATE INDEX broadcasts_running ON broadcasts (id) WHERE status = 'running'",
+            """
+            CREATE TABLE broadcast_recipients (
+                broadcast_id TEXT NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+                contact_id TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending',
+                skip_reason TEXT,
+                message_id TEXT,
+                PRIMARY KEY (broadcast_id, contact_id))
+            """,
+            "CREATE INDEX broadcast_recipients_pending ON broadcast_recipients (broadcast_id, contact_id) WHERE state = 'pending'",
+            """
+            CREATE FUNCTION switchboard_broadcast_message_status() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE broadcasts SET
+                    queued = queued - (OLD.status IN ('queued', 'sending'))::INT + (NEW.status IN ('queued', 'sending'))::INT,
+                    sent = sent - (OLD.status = 'sent')::INT + (NEW.status = 'sent')::INT,
+                    delivered = delivered - (OLD.status = 'delivered')::INT + (NEW.status = 'delivered')::INT,
+                    read = read - (OLD.status = 'read')::INT + (NEW.status = 'read')::INT,
+                    failed = failed - (OLD.status = 'failed')::INT + (NEW.status = 'failed')::INT,
+                    updated_at = NEW.updated_at
+                WHERE id = NEW.broadcast_id;
+                UPDATE broadcasts SET status = 'completed', completed_at = NEW.updated_at
+                WHERE id = NEW.broadcast_id AND status = 'running' AND pending = 0 AND queued = 0;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER broadcast_message_status AFTER UPDATE OF status ON messages
+                FOR EACH ROW WHEN (NEW.broadcast_id IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status)
+                EXECUTE FUNCTION switchboard_broadcast_message_status()
+            """,
+            """
+            CREATE FUNCTION switchboard_webhook_broadcast() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM switchboard_webhook_event('broadcast.completed', NEW.id, NEW.id, NEW.status, COALESCE(NEW.completed_at, NEW.updated_at));
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER webhook_broadcasts AFTER UPDATE OF status ON broadcasts
+                FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
+                EXECUTE FUNCTION switchboard_webhook_broadcast()
+            """,
+        ]),
     ]
 
     /// v18's claim function, kept as written: v20 replaces it with one condition changed.

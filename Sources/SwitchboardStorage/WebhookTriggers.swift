@@ -17,7 +17,7 @@ enum WebhookTriggers {
     static let sqliteNames = [
         "webhook_message_created", "webhook_message_status", "webhook_contact_created", "webhook_contact_changed",
         "webhook_contact_tagged", "webhook_contact_untagged", "webhook_subscription_added", "webhook_subscription_changed",
-        "webhook_channel_added", "webhook_channel_moved",
+        "webhook_channel_added", "webhook_channel_moved", "webhook_broadcast_completed",
     ]
 
     static var sqliteDrop: [String] { sqliteNames.map { "DROP TRIGGER IF EXISTS \($0)" } }
@@ -93,6 +93,13 @@ enum WebhookTriggers {
             CREATE TRIGGER webhook_channel_moved AFTER UPDATE OF contact_id ON contact_channels
             WHEN OLD.contact_id IS NOT NEW.contact_id BEGIN
             \(sqliteContactChanged("NEW.contact_id", at: sqliteNow))
+            END
+            """,
+            """
+            CREATE TRIGGER webhook_broadcast_completed AFTER UPDATE OF status ON broadcasts
+            WHEN OLD.status = 'running' AND NEW.status <> 'running' BEGIN
+            \(sqliteInsert(.broadcastCompleted, subject: "NEW.id", orderingKey: "NEW.id", status: "NEW.status",
+                           occurredAt: "COALESCE(NEW.completed_at, NEW.updated_at)"))
             END
             """,
         ]

@@ -118,7 +118,13 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Flag(help: "Deliver the webhook twice with the same provider message id, as a provider retrying would (sms, rcs, messenger).")
     var duplicate = false
 
+    @Option(help: "Messenger: date the message this many seconds in the past (more than 86400: the 24-hour window has closed).")
+    var secondsAgo: Int?
+
     func run() async throws {
+        if let secondsAgo, channel != "messenger" || !(0...(365 * 86_400)).contains(secondsAgo) {
+            throw ValidationError("--seconds-ago is for messenger, from 0 to 31536000")
+        }
         if duplicate, channel == "webchat" {
             throw ValidationError("--duplicate is for provider webhooks (sms, rcs, messenger); web-chat frames are de-duplicated by their id")
         }
@@ -156,7 +162,9 @@ struct SimulateSendCommand: AsyncParsableCommand {
                 return
             case "messenger":
                 guard configuration.messenger?.appSecret != nil else { throw ValidationError("signing Messenger webhooks needs messenger.appSecret") }
-                delivery = try await sender.sendMessenger(psid: from, text: text, quickReplyPayload: payload, mid: messageId)
+                delivery = try await sender.sendMessenger(
+                    psid: from, text: text, quickReplyPayload: payload, mid: messageId,
+                    timestamp: Date().addingTimeInterval(-Double(secondsAgo ?? 0)))
             default:
                 throw ValidationError("channel '\(channel)' cannot be simulated; use sms, rcs, messenger or webchat")
             }

@@ -295,12 +295,14 @@ class Deployment:
         return path, {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature.decode(),
                       "User-Agent": "TwilioProxy/1.1"}, urllib.parse.urlencode(params).encode()
 
-    def messenger(self, psid, text, mid):
-        """A page webhook with one message event; X-Hub-Signature-256 = sha256= hex HMAC-SHA256(app secret, body)."""
+    def messenger(self, psid, text, mid, seconds_ago=0):
+        """A page webhook with one message event (written `seconds_ago`); X-Hub-Signature-256 =
+        sha256= hex HMAC-SHA256(app secret, body)."""
         page = self.accounts["MESSENGER_PAGE_ID"]
         now = int(time.time() * 1000)
+        sent = now - int(seconds_ago * 1000)
         body = json.dumps({"object": "page", "entry": [{"id": page, "time": now, "messaging": [
-            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": now, "message": {"mid": mid, "text": text}}]}]},
+            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": sent, "message": {"mid": mid, "text": text}}]}]},
             separators=(",", ":")).encode()
         signature = "sha256=" + hmac.new(self.accounts["MESSENGER_APP_SECRET"].encode(), body, hashlib.sha256).hexdigest()
         return "/webhooks/messenger", {"Content-Type": "application/json", "X-Hub-Signature-256": signature}, body
