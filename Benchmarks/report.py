@@ -55,6 +55,10 @@ row("5a. mixed ingest: Twilio SMS, Messenger batches of 10, RBM", mixed_rate, "r
 scale = results["scale"]
 for api in apis:
     row(f"6. API at {int(scale['messages']):,} messages: {api['query']}", 0, "", api["p50_ms"], api["p99_ms"], api["max_ms"])
+if "broadcast" in results:
+    b = results["broadcast"]
+    row(f"7. broadcast to a tag of {int(b['recipients']):,} contacts: POST → 202, recipients written", 0, "", b["p50_ms"], b["p99_ms"],
+        b["max_ms"], None, "3 broadcasts, each cancelled after its 202")
 
 if backend:
     print(f"**{backend}**")

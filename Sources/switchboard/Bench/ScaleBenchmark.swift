@@ -70,6 +70,16 @@ struct ScaleBenchmark: AsyncParsableCommand {
             }
             await store.close()
         }
+        // Every contact in one tag, for the broadcast measured last.
+        do {
+            let store = try await database.open()
+            if let postgres = store as? PostgresStore {
+                try await postgres.runMaintenanceSQL(Self.tagEveryoneSQL)
+            } else if let sqlite = store as? SQLiteStore {
+                try await sqlite.runMaintenanceSQL(Self.tagEveryoneSQL)
+            }
+            await store.close()
+        }
         let seedSeconds = monotonicSeconds() - seedStart
         let databaseMiB = database.mebibytes
 
@@ -115,7 +125,27 @@ struct ScaleBenchmark: AsyncParsableCommand {
         print(String(format: "RESULT scale contacts=%d messages=%d seed_rate=%.0f db_mib=%.0f rss_idle_empty_mib=%.1f rss_idle_loaded_mib=%.1f rss_after_api_mib=%.1f",
                      contacts, total, Double(total) / seedSeconds, databaseMiB, Double(idleEmpty) / 1024, Double(idleLoaded) / 1024,
                      Double(gateway.rssKiB) / 1024))
+
+        // A broadcast to every contact: from the POST to its 202, the recipients written. Each is
+        // cancelled at once, so its fan-out does not weigh on the next.
+        var accepts: [Double] = []
+        for run in 0..<3 {
+            let body = #"{"target": {"tags": ["everyone"]}, "channel": "sms", "content": {"text": "Bench broadcast \#(run)"}}"#
+            let (status, seconds, answer) = try await gateway.timed("POST", "/api/v1/broadcasts", json: body)
+            guard status == 202, let json = try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any],
+                  let id = json["id"] as? String, (json["recipients"] as? Int) == contacts
+            else { throw BenchError("broadcast: \(status) \(String(decoding: answer.prefix(300), as: UTF8.self))") }
+            accepts.append(seconds)
+            _ = try await gateway.timed("POST", "/api/v1/broadcasts/\(id)/cancel")
+        }
+        print("RESULT broadcast recipients=\(contacts) \(Percentiles(accepts).milliseconds)")
     }
+
+    /// Tags every contact `everyone` (the same SQL on SQLite and PostgreSQL).
+    static let tagEveryoneSQL = [
+        "INSERT INTO tags (name, created_at) VALUES ('everyone', 0) ON CONFLICT DO NOTHING",
+        "INSERT INTO contact_tags (contact_id, tag) SELECT id, 'everyone' FROM contacts WHERE true ON CONFLICT DO NOTHING",
+    ]
 
     static let firstNames = [
         "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Dennis",

@@ -68,6 +68,13 @@ export class API {
   deleteTag(name) { return this.request("DELETE", `/tags/${encodeURIComponent(name)}`); }
   assignTag(id, name) { return this.request("PUT", `/contacts/${encodeURIComponent(id)}/tags/${encodeURIComponent(name)}`); }
   unassignTag(id, name) { return this.request("DELETE", `/contacts/${encodeURIComponent(id)}/tags/${encodeURIComponent(name)}`); }
+  broadcasts() { return this.request("GET", "/broadcasts?limit=20"); }
+  createBroadcast({ tags, channel, text }) {
+    const body = { target: { tags }, content: { text } };
+    if (channel) body.channel = channel;
+    return this.request("POST", "/broadcasts", body);
+  }
+  cancelBroadcast(id) { return this.request("POST", `/broadcasts/${encodeURIComponent(id)}/cancel`); }
   rcsCapabilities(phone) { return this.request("GET", `/rcs/capabilities/${encodeURIComponent(phone)}`); }
 
   /** Server-Sent Events; EventSource sends no headers, so the token goes in the query. */

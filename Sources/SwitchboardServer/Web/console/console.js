@@ -1,29 +1,13 @@
 // The Switchboard console: contacts (left), the selected contact's message trail (middle) and the
 // contact panel (right), kept live by the gateway's event stream. Plain ES module, no build step.
 import { API, APIError } from "./api.js";
+import { BroadcastsView } from "./broadcasts.js";
+import { $, h } from "./dom.js";
 
 const TOKEN_KEY = "switchboard.console.token";
 const AGENT_KEY = "switchboard.console.agentName";
 const CHANNEL_NAMES = { sms: "SMS", rcs: "RCS", messenger: "Messenger", webchat: "Web chat" };
 const STATUS_MARKS = { received: "", queued: "🕓", sending: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠ failed" };
-
-const $ = (id) => document.getElementById(id);
-
-/** Builds an element; children are nodes or text (never parsed as HTML). */
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
-    else if (key === "class") element.className = value;
-    else element.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
-}
 
 function icon(name, label) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -162,8 +146,21 @@ class Console {
         }
       });
     });
+    $("view-conversations").addEventListener("click", () => this.showView("conversations"));
+    $("view-broadcasts").addEventListener("click", () => this.showView("broadcasts"));
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (token) this.signIn(token); else this.showSignIn();
+  }
+
+  /** Conversations (contacts, trail, panel) or Broadcasts. */
+  async showView(name) {
+    const broadcasts = name === "broadcasts";
+    $("app").classList.toggle("showing-broadcasts", broadcasts);
+    $("broadcasts").hidden = !broadcasts;
+    $("view-conversations").setAttribute("aria-pressed", String(!broadcasts));
+    $("view-broadcasts").setAttribute("aria-pressed", String(broadcasts));
+    this.broadcasts ??= new BroadcastsView(this.api, (error, where) => this.handle(error, where));
+    if (broadcasts) await this.broadcasts.show(); else { this.broadcasts.hide(); await this.loadTags(); }
   }
 
   // Sign-in
