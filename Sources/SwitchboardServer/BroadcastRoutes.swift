@@ -63,18 +63,21 @@ extension APIRoutes {
         let body = try await Self.jsonBody(
             request, as: Body.self, expected: "{\"target\": {\"tags\"?: [...], \"contactIds\"?: [...]}, \"channel\"?, \"content\": {...}}",
             maxBytes: 4 * 1024 * 1024)
+        let givenTags = body.target.tags ?? []
+        guard givenTags.count <= Self.maxBroadcastTags else {
+            throw GatewayError(.unprocessableContent, code: "invalid_target", message: "target.tags: at most \(Self.maxBroadcastTags) tags")
+        }
         var tags: [String] = []
-        for tag in body.target.tags ?? [] where !tags.contains(where: { $0.caseInsensitiveCompare(tag) == .orderedSame }) {
+        var seenTags: Set<String> = []
+        for tag in givenTags where seenTags.insert(tag.lowercased()).inserted {
             guard TagName.isValid(tag) else {
                 throw GatewayError(.unprocessableContent, code: "invalid_tag_name", message: "target.tags: tag names are \(TagName.rule)")
             }
             tags.append(tag)
         }
-        guard tags.count <= Self.maxBroadcastTags else {
-            throw GatewayError(.unprocessableContent, code: "invalid_target", message: "target.tags: at most \(Self.maxBroadcastTags) tags")
-        }
+        let givenIds = body.target.contactIds ?? []
         var seen: Set<String> = []
-        let ids = (body.target.contactIds ?? []).filter { seen.insert($0).inserted }
+        let ids = givenIds.count <= Self.maxBroadcastContactIds ? givenIds.filter { seen.insert($0).inserted } : givenIds
         guard ids.count <= Self.maxBroadcastContactIds else {
             throw GatewayError(
                 .unprocessableContent, code: "invalid_target", message: "target.contactIds: at most \(Self.maxBroadcastContactIds) ids")

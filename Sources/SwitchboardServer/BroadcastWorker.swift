@@ -62,7 +62,15 @@ public final class BroadcastWorker: Service, Sendable {
             return
         }
         for id in ids {
-            guard !Task.isCancelled, let broadcast = try? await store.broadcast(id: id) else { continue }
+            guard !Task.isCancelled else { return }
+            let broadcast: Broadcast
+            do {
+                guard let found = try await store.broadcast(id: id) else { continue }
+                broadcast = found
+            } catch {
+                logger.warning("broadcasts: cannot read a broadcast; tried again", metadata: ["broadcast_id": "\(id)", "error": "\(error)"])
+                continue
+            }
             let rule = BroadcastRecipientRule(channel: broadcast.channel, enabledChannels: enabledChannels)
             let (settings, pacing, clock) = (settings, pacing, now)
             while !Task.isCancelled {
@@ -82,7 +90,8 @@ public final class BroadcastWorker: Service, Sendable {
                     "broadcast_id": "\(id)", "queued": "\(batch.queued.count)", "skipped": "\(batch.skipped)",
                     "remaining": "\(batch.remaining)",
                 ])
-                if batch.blocked || batch.remaining <= 0 || (batch.queued.isEmpty && batch.skipped == 0) { break }
+                // Again while it moves; a batch that moved nobody waits for the outbox (windows full).
+                if batch.remaining <= 0 || (batch.queued.isEmpty && batch.skipped == 0) { break }
             }
         }
     }

@@ -59,7 +59,8 @@ public final class EventWebhookDispatcher: Service, Sendable {
     public func run() async {
         let ticker = wakeups.tick(every: 0.2)
         defer { ticker.cancel() }
-        var lastPurge = Date.distantPast
+        var lastHousekeeping = now()
+        let names = Array(targets.keys)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await _ in wakeups.stream {
@@ -68,7 +69,7 @@ public final class EventWebhookDispatcher: Service, Sendable {
                     let lease = Double(settings.timeoutMilliseconds) / 1000 * 2 + 30
                     let claimed: [WebhookDelivery]
                     do {
-                        claimed = try await store.claimWebhookDeliveries(limit: free, now: now(), lease: lease)
+                        claimed = try await store.claimWebhookDeliveries(subscribers: names, limit: free, now: now(), lease: lease)
                     } catch {
                         logger.warning("event webhooks: cannot claim deliveries", metadata: ["error": "\(error)"])
                         continue
@@ -81,15 +82,27 @@ public final class EventWebhookDispatcher: Service, Sendable {
                             self.wakeups.wake()
                         }
                     }
-                    if now().timeIntervalSince(lastPurge) > 3_600 {
-                        lastPurge = now()
-                        _ = try? await store.purgeWebhookDeliveries(
-                            deliveredBefore: now().addingTimeInterval(-3 * 86_400), failedBefore: now().addingTimeInterval(-30 * 86_400))
+                    if now().timeIntervalSince(lastHousekeeping) > 3_600 {
+                        lastHousekeeping = now()
+                        await housekeeping()
                     }
                 }
             }
         } onGracefulShutdown: { [wakeups] in
             wakeups.finish()
+        }
+    }
+
+    /// Hourly: names this instance's subscribers again (on PostgreSQL, a subscriber nobody names
+    /// for a day is removed), and purges old rows (delivered after 3 days, failed after 30).
+    func housekeeping() async {
+        do {
+            try await store.syncWebhookSubscribers(settings.subscribers.map(\.subscription), at: now())
+            let purged = try await store.purgeWebhookDeliveries(
+                deliveredBefore: now().addingTimeInterval(-3 * 86_400), failedBefore: now().addingTimeInterval(-30 * 86_400))
+            if purged > 0 { logger.info("event webhooks: old deliveries purged", metadata: ["count": "\(purged)"]) }
+        } catch {
+            logger.warning("event webhooks: housekeeping failed; tried again in an hour", metadata: ["error": "\(error)"])
         }
     }
 

@@ -30,8 +30,12 @@ public struct EventWebhookRetryPolicy: Sendable, Equatable {
             return .failed(error: problem + "; given up after retrying for \(Self.duration(retryFor))", statusCode: statusCode)
         }
         let scheduled = schedule[min(max(attempt, 1), schedule.count) - 1]
-        let delay = retryAfter.flatMap { Self.retryAfterSeconds($0, now: now) }.map { min($0, maxRetryAfter) } ?? scheduled
-        return .retry(notBefore: min(now.addingTimeInterval(delay), deadline), error: problem, statusCode: statusCode)
+        // The receiver's Retry-After is waited for even past the window (then that attempt is the
+        // last); at least a second, so "0" does not make a busy loop.
+        if let asked = retryAfter.flatMap({ Self.retryAfterSeconds($0, now: now) }) {
+            return .retry(notBefore: now.addingTimeInterval(min(max(asked, 1), maxRetryAfter)), error: problem, statusCode: statusCode)
+        }
+        return .retry(notBefore: min(now.addingTimeInterval(scheduled), deadline), error: problem, statusCode: statusCode)
     }
 
     /// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date (RFC 9110, 10.2.3);

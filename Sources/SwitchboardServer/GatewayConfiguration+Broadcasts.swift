@@ -33,9 +33,10 @@ extension GatewayConfiguration {
 
         /// How many of one broadcast's messages may wait in the outbox on `channel`.
         public func window(for channel: Channel, pacing: [String: Pace]) -> Int {
-            guard let pace = pacing[channel.rawValue], pace.perSecond > 0 else { return maxQueuedPerChannel }
-            let ahead = Int((pace.perSecond * queueAheadSeconds).rounded(.up)) + max(0, pace.burst)
-            return min(maxQueuedPerChannel, max(1, ahead))
+            guard let pace = pacing[channel.rawValue], pace.perSecond > 0, pace.perSecond.isFinite else { return maxQueuedPerChannel }
+            // In Double, then clamped: a large pace must not overflow an Int.
+            let ahead = (pace.perSecond * queueAheadSeconds).rounded(.up) + Double(max(0, pace.burst))
+            return Int(min(Double(maxQueuedPerChannel), max(1, ahead)))
         }
     }
 }

@@ -38,7 +38,9 @@ extension APIRoutes {
             case .notFound:
                 throw GatewayError(.notFound, code: "delivery_not_found", message: "no webhook delivery with id \(text)")
             case .alreadyPending:
-                throw GatewayError(.conflict, code: "delivery_pending", message: "delivery \(text) is still pending: it will be attempted anyway")
+                throw GatewayError(
+                    .conflict, code: "delivery_pending",
+                    message: "delivery \(text) is still pending, or a pending contact.updated of the same contact will carry the contact as it is now")
             }
         }
     }

@@ -16,9 +16,9 @@ public protocol BroadcastStore: Sendable {
     /// Broadcasts that still have recipients to fan out to, oldest first.
     func runningBroadcastIds() async throws -> [String]
     /// Decides the fate of up to `limit` waiting recipients with `decide` (pure: `BroadcastRecipientRule`)
-    /// and, in one transaction, queues their messages or records them as skipped. Stops early at
-    /// a recipient whose channel already has `window(channel)` of this broadcast's messages waiting
-    /// in the outbox, so the fan-out follows the channel's pace.
+    /// and, in one transaction, queues their messages or records them as skipped. A recipient
+    /// whose channel already has `window(channel)` of this broadcast's messages waiting in the
+    /// outbox stays waiting (`blocked`), so the fan-out follows each channel's pace.
     func fanOutBroadcast(
         id: String, limit: Int, window: @escaping @Sendable (Channel) -> Int,
         decide: @escaping @Sendable (BroadcastCandidate?) -> BroadcastDecision, at now: Date
@@ -153,7 +153,7 @@ public struct BroadcastFanOut: Sendable, Equatable {
     public var skipped: Int
     /// Recipients still waiting.
     public var remaining: Int
-    /// Stopped at a channel's window: more once the outbox has sent some.
+    /// Some recipients wait for a channel's window: more once the outbox has sent some.
     public var blocked: Bool
 
     public init(queued: [Message] = [], skipped: Int = 0, remaining: Int = 0, blocked: Bool = false) {

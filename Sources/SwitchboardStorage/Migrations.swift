@@ -359,7 +359,8 @@ enum SwitchboardMigrations {
                 ) WITHOUT ROWID;
                 CREATE INDEX broadcast_recipients_pending ON broadcast_recipients(broadcast_id, contact_id) WHERE state = 'pending';
                 CREATE TRIGGER broadcast_message_status AFTER UPDATE OF status ON messages
-                WHEN NEW.broadcast_id IS NOT NULL AND OLD.status IS NOT NEW.status BEGIN
+                WHEN NEW.broadcast_id IS NOT NULL AND OLD.status IS NOT NEW.status
+                    AND NOT (OLD.status IN ('queued', 'sending') AND NEW.status IN ('queued', 'sending')) BEGIN
                     UPDATE broadcasts SET
                         queued = queued - (OLD.status IN ('queued', 'sending')) + (NEW.status IN ('queued', 'sending')),
                         sent = sent - (OLD.status = 'sent') + (NEW.status = 'sent'),

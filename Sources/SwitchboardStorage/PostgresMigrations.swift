@@ -459,15 +459,24 @@ enum PostgresMigrations {
             CREATE FUNCTION switchboard_webhook_event(p_type TEXT, p_subject TEXT, p_ordering_key TEXT, p_status TEXT, p_at BIGINT)
                 RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
+                -- Due now, unless the contact has an earlier delivery waiting: then when that one is.
                 IF p_type = 'contact.updated' THEN
+                    -- A change folded into a pending one locks it (DO UPDATE, not DO NOTHING): no
+                    -- instance can claim and read the contact before this change commits.
                     INSERT INTO webhook_deliveries (subscriber, event_type, subject_id, ordering_key, status, occurred_at, next_attempt_at)
-                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at, 0
+                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at,
+                        COALESCE((SELECT e.next_attempt_at FROM webhook_deliveries e
+                                  WHERE e.state = 'pending' AND e.subscriber = s.name AND e.ordering_key = p_ordering_key
+                                  ORDER BY e.id LIMIT 1), 0)
                     FROM webhook_subscribers s WHERE s.enabled AND p_type = ANY (s.events)
                     ON CONFLICT (subscriber, subject_id) WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0
-                    DO NOTHING;
+                    DO UPDATE SET occurred_at = GREATEST(webhook_deliveries.occurred_at, EXCLUDED.occurred_at);
                 ELSE
                     INSERT INTO webhook_deliveries (subscriber, event_type, subject_id, ordering_key, status, occurred_at, next_attempt_at)
-                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at, 0
+                    SELECT s.name, p_type, p_subject, p_ordering_key, p_status, p_at,
+                        COALESCE((SELECT e.next_attempt_at FROM webhook_deliveries e
+                                  WHERE e.state = 'pending' AND e.subscriber = s.name AND e.ordering_key = p_ordering_key
+                                  ORDER BY e.id LIMIT 1), 0)
                     FROM webhook_subscribers s WHERE s.enabled AND p_type = ANY (s.events);
                 END IF;
             END $$
@@ -477,7 +486,7 @@ enum PostgresMigrations {
             BEGIN
                 IF TG_OP = 'INSERT' THEN
                     PERFORM switchboard_webhook_event('message.created', NEW.id, NEW.contact_id, NEW.status, NEW.created_at);
-                ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+                ELSIF NEW.status IS DISTINCT FROM OLD.status AND NEW.status NOT IN ('queued', 'sending') THEN
                     PERFORM switchboard_webhook_event('message.status', NEW.id, NEW.contact_id, NEW.status, NEW.updated_at);
                 END IF;
                 RETURN NULL;
@@ -589,7 +598,8 @@ enum PostgresMigrations {
             """,
             """
             CREATE TRIGGER broadcast_message_status AFTER UPDATE OF status ON messages
-                FOR EACH ROW WHEN (NEW.broadcast_id IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status)
+                FOR EACH ROW WHEN (NEW.broadcast_id IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status
+                                   AND NOT (OLD.status IN ('queued', 'sending') AND NEW.status IN ('queued', 'sending')))
                 EXECUTE FUNCTION switchboard_broadcast_message_status()
             """,
             """

@@ -85,8 +85,10 @@ extension PostgresStore {
         let nowMillis = Timestamp.millis(now)
         let logger = logger
         return try await transaction { connection in
+            // The broadcast's row first (as cancel takes it): fan-outs of one broadcast take turns,
+            // so instances do not overfill its windows, and a cancel waits for a batch to commit.
             guard let row = try await connection.rows(
-                "SELECT \(unescaped: Self.broadcastColumns) FROM broadcasts WHERE id = \(id) AND status = 'running'", logger
+                "SELECT \(unescaped: Self.broadcastColumns) FROM broadcasts WHERE id = \(id) AND status = 'running' FOR UPDATE", logger
             ).first else { return BroadcastFanOut() }
             let broadcast = try Self.broadcast(from: row)
             var waiting: [SwitchboardCore.Channel: Int] = [:]
@@ -114,9 +116,10 @@ extension PostgresStore {
                     skippedContacts.append(contactId)
                     skipReasons.append(reason.rawValue)
                 case .send(let channel, let address):
+                    // That channel's window is full: the recipient waits; others go on.
                     if waiting[channel, default: 0] >= window(channel) {
                         result.blocked = true
-                        break
+                        continue
                     }
                     waiting[channel, default: 0] += 1
                     let message = try await Self.enqueue(
@@ -126,7 +129,6 @@ extension PostgresStore {
                     queuedMessages.append(message.id)
                     result.queued.append(message)
                 }
-                if result.blocked { break }
             }
             if !queuedMessages.isEmpty {
                 try await connection.rows("UPDATE messages SET broadcast_id = \(id) WHERE id = ANY (\(queuedMessages)::TEXT[])", logger)
@@ -179,10 +181,14 @@ extension PostgresStore {
                 UPDATE broadcast_recipients SET state = 'cancelled' WHERE broadcast_id = \(id) AND state = 'pending' RETURNING contact_id
                 """, logger).count
             // Queued messages not in flight; an attempt in flight (or of unknown outcome) runs its course.
+            // A row locked by an outbox claim is being sent: it is skipped, not waited for (the
+            // claim's status change needs this broadcast's row, which this transaction holds).
             let unsent = try await connection.rows("""
-                DELETE FROM outbox o USING messages m
-                WHERE m.id = o.message_id AND m.broadcast_id = \(id) AND o.attempt_started_at IS NULL AND o.outcome_unknown_since IS NULL
-                RETURNING o.message_id
+                DELETE FROM outbox WHERE message_id IN (
+                    SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id
+                    WHERE m.broadcast_id = \(id) AND o.attempt_started_at IS NULL AND o.outcome_unknown_since IS NULL
+                    FOR UPDATE OF o SKIP LOCKED)
+                RETURNING message_id
                 """, logger).map { try $0.value("message_id", as: String.self) }
             if !unsent.isEmpty {
                 try await connection.rows("""

@@ -11,7 +11,11 @@ extension PostgresStore {
         let logger = logger
         try await transaction { connection in
             let names = subscribers.map(\.name)
-            try await connection.rows("DELETE FROM webhook_subscribers WHERE NOT (name = ANY (\(names)))", logger)
+            // Another instance may still run the previous configuration: a subscriber goes once
+            // nobody has named it for a day (instances name theirs at startup and hourly).
+            let dayAgo = nowMillis - 86_400_000
+            try await connection.rows(
+                "DELETE FROM webhook_subscribers WHERE NOT (name = ANY (\(names)::TEXT[])) AND updated_at < \(dayAgo)", logger)
             for subscriber in subscribers {
                 let events = subscriber.events.map(\.rawValue).sorted()
                 try await connection.rows("""
@@ -32,21 +36,27 @@ extension PostgresStore {
         next_attempt_at, claim_id, last_error, last_status_code, finished_at
         """
 
-    public func claimWebhookDeliveries(limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery] {
+    /// `pg_advisory_xact_lock`'s key for claiming deliveries: one claim at a time across the instances.
+    static let webhookClaimLockKey: Int64 = 0x5357_4254_5748_4b43 // "SWBTWHKC"
+
+    public func claimWebhookDeliveries(subscribers: [String], limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery] {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
         let claimId = UUID().uuidString
         let logger = logger
         return try await transaction { connection in
-            // A row leased by another instance stays pending, so the contact's later rows wait
-            // behind it here as well.
+            // Claims take turns, and each statement then sees the previous claims committed: a
+            // contact with a delivery in flight (leased) gets no other, whatever their ids (an id
+            // is taken before its transaction commits, so a lower one can appear later).
+            try await connection.rows("SELECT pg_advisory_xact_lock(\(Self.webhookClaimLockKey))", logger)
             let rows = try await connection.rows("""
                 WITH due AS (
                     SELECT d.id FROM webhook_deliveries d
-                    WHERE d.state = 'pending' AND d.next_attempt_at <= \(nowMillis)
+                    WHERE d.state = 'pending' AND d.next_attempt_at <= \(nowMillis) AND d.subscriber = ANY (\(subscribers)::TEXT[])
                       AND NOT EXISTS (
                         SELECT 1 FROM webhook_deliveries e
-                        WHERE e.state = 'pending' AND e.subscriber = d.subscriber AND e.ordering_key = d.ordering_key AND e.id < d.id)
+                        WHERE e.state = 'pending' AND e.subscriber = d.subscriber AND e.ordering_key = d.ordering_key
+                          AND (e.id < d.id OR (e.claim_id IS NOT NULL AND e.next_attempt_at > \(nowMillis))))
                     ORDER BY d.next_attempt_at, d.id LIMIT \(max(0, limit))
                     FOR UPDATE SKIP LOCKED)
                 UPDATE webhook_deliveries w SET claim_id = \(claimId), next_attempt_at = \(leaseEnd), attempts = w.attempts + 1,
@@ -66,6 +76,9 @@ extension PostgresStore {
                 "SELECT claim_id FROM webhook_deliveries WHERE id = \(delivery.id) AND state = 'pending' FOR UPDATE", logger
             ).first?.value("claim_id", as: String?.self)
             guard let owner, owner == delivery.claimId else { throw StoreError.leaseLost(messageId: delivery.publicId) }
+            // The contact's later deliveries wait as long as this one (a retry), or are due now
+            // that it is done.
+            let (subscriber, key) = (delivery.subscriber, delivery.orderingKey)
             switch outcome {
             case .delivered(let code):
                 try await connection.rows("""
@@ -73,17 +86,30 @@ extension PostgresStore {
                         last_error = NULL, claim_id = NULL
                     WHERE id = \(delivery.id)
                     """, logger)
-            case .retry(let notBefore, let error, let code):
                 try await connection.rows("""
-                    UPDATE webhook_deliveries SET next_attempt_at = \(Timestamp.millis(notBefore)), last_error = \(error),
+                    UPDATE webhook_deliveries SET next_attempt_at = LEAST(next_attempt_at, \(nowMillis))
+                    WHERE subscriber = \(subscriber) AND ordering_key = \(key) AND state = 'pending'
+                    """, logger)
+            case .retry(let notBefore, let error, let code):
+                let notBeforeMillis = Timestamp.millis(notBefore)
+                try await connection.rows("""
+                    UPDATE webhook_deliveries SET next_attempt_at = \(notBeforeMillis), last_error = \(error),
                         last_status_code = \(code.map(Int64.init)), claim_id = NULL
                     WHERE id = \(delivery.id)
+                    """, logger)
+                try await connection.rows("""
+                    UPDATE webhook_deliveries SET next_attempt_at = GREATEST(next_attempt_at, \(notBeforeMillis))
+                    WHERE subscriber = \(subscriber) AND ordering_key = \(key) AND state = 'pending'
                     """, logger)
             case .failed(let error, let code):
                 try await connection.rows("""
                     UPDATE webhook_deliveries SET state = 'failed', finished_at = \(nowMillis), last_error = \(error),
                         last_status_code = \(code.map(Int64.init)), claim_id = NULL
                     WHERE id = \(delivery.id)
+                    """, logger)
+                try await connection.rows("""
+                    UPDATE webhook_deliveries SET next_attempt_at = LEAST(next_attempt_at, \(nowMillis))
+                    WHERE subscriber = \(subscriber) AND ordering_key = \(key) AND state = 'pending'
                     """, logger)
             case .subscriberGone:
                 try await connection.rows(
@@ -126,6 +152,13 @@ extension PostgresStore {
             ).first else { return .notFound }
             let delivery = try Self.webhookDelivery(row)
             if delivery.state == .pending { return .alreadyPending }
+            // A change of the contact not yet sent carries it as it is now: this one adds nothing.
+            if delivery.type == .contactUpdated, try await !connection.rows("""
+                SELECT 1 FROM webhook_deliveries WHERE subscriber = \(delivery.subscriber) AND subject_id = \(delivery.subjectId)
+                    AND event_type = 'contact.updated' AND state = 'pending' AND attempts = 0
+                """, logger).isEmpty {
+                return .alreadyPending
+            }
             try await connection.rows(
                 "UPDATE webhook_subscribers SET enabled = true, disabled_at = NULL WHERE name = \(delivery.subscriber)", logger)
             guard let updated = try await connection.rows("""

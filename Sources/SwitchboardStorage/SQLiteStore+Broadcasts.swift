@@ -91,9 +91,10 @@ extension SQLiteStore {
                         UPDATE broadcast_recipients SET state = 'skipped', skip_reason = ? WHERE broadcast_id = ? AND contact_id = ?
                         """).execute(arguments: [reason.rawValue, id, contactId])
                 case .send(let channel, let address):
+                    // That channel's window is full: the recipient waits; others go on.
                     if waiting[channel, default: 0] >= window(channel) {
                         result.blocked = true
-                        break
+                        continue
                     }
                     waiting[channel, default: 0] += 1
                     let message = try Self.enqueue(
@@ -105,7 +106,6 @@ extension SQLiteStore {
                         """).execute(arguments: [message.id, id, contactId])
                     result.queued.append(message)
                 }
-                if result.blocked { break }
             }
             result.skipped = skipped.values.reduce(0, +)
             let done = result.queued.count + result.skipped

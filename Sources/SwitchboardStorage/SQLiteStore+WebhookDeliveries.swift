@@ -29,19 +29,21 @@ extension SQLiteStore {
         }
     }
 
-    public func claimWebhookDeliveries(limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery] {
+    public func claimWebhookDeliveries(subscribers: [String], limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery] {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
         let claimId = UUID().uuidString
+        let names = String(decoding: try JSONEncoder().encode(subscribers), as: UTF8.self)
         return try await writer.write { db in
             let ids = try Int64.fetchAll(db.cachedStatement(sql: """
                 SELECT d.id FROM webhook_deliveries d
-                WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+                WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.subscriber IN (SELECT value FROM json_each(?))
                   AND NOT EXISTS (
                     SELECT 1 FROM webhook_deliveries e
-                    WHERE e.state = 'pending' AND e.subscriber = d.subscriber AND e.ordering_key = d.ordering_key AND e.id < d.id)
+                    WHERE e.state = 'pending' AND e.subscriber = d.subscriber AND e.ordering_key = d.ordering_key
+                      AND (e.id < d.id OR (e.claim_id IS NOT NULL AND e.next_attempt_at > ?)))
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
-                """), arguments: [nowMillis, max(0, limit)])
+                """), arguments: [nowMillis, names, nowMillis, max(0, limit)])
             var claimed: [WebhookDelivery] = []
             for id in ids {
                 try db.cachedStatement(sql: """
@@ -64,21 +66,33 @@ extension SQLiteStore {
                 db, sql: "SELECT claim_id FROM webhook_deliveries WHERE id = ? AND state = 'pending'", arguments: [delivery.id]
             ) == delivery.claimId, delivery.claimId != nil
             else { throw StoreError.leaseLost(messageId: delivery.publicId) }
+            // The contact's later deliveries wait as long as this one (a retry), or are due now
+            // that it is done.
+            let contactsRest = "UPDATE webhook_deliveries SET next_attempt_at = %@ WHERE subscriber = ? AND ordering_key = ? AND state = 'pending'"
             switch outcome {
             case .delivered(let code):
                 try db.execute(sql: """
                     UPDATE webhook_deliveries SET state = 'delivered', finished_at = ?, last_status_code = ?, last_error = NULL, claim_id = NULL
                     WHERE id = ?
                     """, arguments: [nowMillis, code, delivery.id])
+                try db.execute(
+                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MIN(next_attempt_at, ?)"),
+                    arguments: [nowMillis, delivery.subscriber, delivery.orderingKey])
             case .retry(let notBefore, let error, let code):
                 try db.execute(sql: """
                     UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL WHERE id = ?
                     """, arguments: [Timestamp.millis(notBefore), error, code, delivery.id])
+                try db.execute(
+                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MAX(next_attempt_at, ?)"),
+                    arguments: [Timestamp.millis(notBefore), delivery.subscriber, delivery.orderingKey])
             case .failed(let error, let code):
                 try db.execute(sql: """
                     UPDATE webhook_deliveries SET state = 'failed', finished_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL
                     WHERE id = ?
                     """, arguments: [nowMillis, error, code, delivery.id])
+                try db.execute(
+                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MIN(next_attempt_at, ?)"),
+                    arguments: [nowMillis, delivery.subscriber, delivery.orderingKey])
             case .subscriberGone:
                 try db.execute(
                     sql: "UPDATE webhook_subscribers SET enabled = 0, disabled_at = ? WHERE name = ?",
@@ -122,6 +136,13 @@ extension SQLiteStore {
             }
             let delivery = try Self.webhookDelivery(row)
             if delivery.state == .pending { return .alreadyPending }
+            // A change of the contact not yet sent carries it as it is now: this one adds nothing.
+            if delivery.type == .contactUpdated, try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE subscriber = ? AND subject_id = ? AND event_type = 'contact.updated'
+                               AND state = 'pending' AND attempts = 0)
+                """, arguments: [delivery.subscriber, delivery.subjectId]) == true {
+                return .alreadyPending
+            }
             try db.execute(
                 sql: "UPDATE webhook_subscribers SET enabled = 1, disabled_at = NULL WHERE name = ?", arguments: [delivery.subscriber])
             try db.execute(sql: """

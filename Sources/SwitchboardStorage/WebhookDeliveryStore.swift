@@ -6,13 +6,17 @@ import SwitchboardCore
 /// that asked for the event: a change that commits is never without its deliveries, and with no
 /// subscriber nothing is written at all.
 public protocol WebhookDeliveryStore: Sendable {
-    /// Makes the stored subscribers these (by name). A new one starts enabled; one whose URL
-    /// changed is enabled again (a 410 from the old URL no longer speaks for it); one no longer
-    /// configured is removed with its deliveries.
+    /// Records these subscribers (by name) as this gateway's, now. A new one starts enabled; one
+    /// whose URL changed is enabled again (a 410 from the old URL no longer speaks for it). One no
+    /// longer configured is removed with its deliveries: at once on SQLite (one process); on
+    /// PostgreSQL once no instance has named it for a day (instances restarted one by one with a
+    /// new configuration keep the old one's deliveries until its last instance is gone). Called at
+    /// startup and then hourly by the dispatcher.
     func syncWebhookSubscribers(_ subscribers: [WebhookSubscription], at now: Date) async throws
-    /// Takes up to `limit` due deliveries, each the oldest pending one of its subscriber and
-    /// contact (so a contact's events go out in order), leased for `lease` seconds.
-    func claimWebhookDeliveries(limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery]
+    /// Takes up to `limit` due deliveries of the named subscribers, each the oldest pending one of
+    /// its subscriber and contact and only while no other of that contact is in flight (so a
+    /// contact's events go out one at a time, in order), leased for `lease` seconds.
+    func claimWebhookDeliveries(subscribers: [String], limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery]
     /// Records the outcome of one attempt, only while `delivery.claimId` still holds the row
     /// (else `StoreError.leaseLost`). `subscriberGone` disables the subscriber and fails its other
     /// pending deliveries.

@@ -3,7 +3,8 @@ import SwitchboardCore
 /// The SQL that turns changes into event-webhook deliveries, written in the transaction of the
 /// change: one row per enabled subscriber that asked for the event type.
 ///
-/// Messages: `message.created` on insert, `message.status` when the status changes. Contacts:
+/// Messages: `message.created` on insert, `message.status` when the status moves to `sent`,
+/// `delivered`, `read` or `failed` (not the outbox's own `sending`). Contacts:
 /// `contact.updated` when one is created, when a panel field changes (name, photo, phone, bot,
 /// attributes; not the activity columns every message moves), and when its tags, subscriptions or
 /// channels change; pending, not yet attempted changes of one contact are one delivery (the data
@@ -28,10 +29,14 @@ enum WebhookTriggers {
         -> String
     {
         let orIgnore = type == .contactUpdated ? " OR IGNORE" : ""
+        // Due now, unless the contact has an earlier delivery waiting: then when that one is
+        // (its retry, or the end of its lease), so claims do not walk a backlog that cannot go yet.
         return """
             INSERT\(orIgnore) INTO webhook_deliveries (subscriber, event_type, subject_id, ordering_key, status, occurred_at, next_attempt_at)
-            SELECT name, '\(type.rawValue)', \(subject), \(orderingKey), \(status), \(occurredAt), 0
-            FROM webhook_subscribers WHERE enabled = 1 AND instr(events, ' \(type.rawValue) ') > 0;
+            SELECT s.name, '\(type.rawValue)', \(subject), \(orderingKey), \(status), \(occurredAt),
+                COALESCE((SELECT e.next_attempt_at FROM webhook_deliveries e
+                          WHERE e.state = 'pending' AND e.subscriber = s.name AND e.ordering_key = \(orderingKey) ORDER BY e.id LIMIT 1), 0)
+            FROM webhook_subscribers s WHERE s.enabled = 1 AND instr(s.events, ' \(type.rawValue) ') > 0;
             """
     }
 
@@ -47,7 +52,8 @@ enum WebhookTriggers {
             END
             """,
             """
-            CREATE TRIGGER webhook_message_status AFTER UPDATE OF status ON messages WHEN OLD.status IS NOT NEW.status BEGIN
+            CREATE TRIGGER webhook_message_status AFTER UPDATE OF status ON messages
+            WHEN OLD.status IS NOT NEW.status AND NEW.status NOT IN ('queued', 'sending') BEGIN
             \(sqliteInsert(.messageStatus, subject: "NEW.id", orderingKey: "NEW.contact_id", status: "NEW.status", occurredAt: "NEW.updated_at"))
             END
             """,

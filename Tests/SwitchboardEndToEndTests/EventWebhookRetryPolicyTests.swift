@@ -33,7 +33,13 @@ struct EventWebhookRetryPolicyTests {
         // 10 h from 20 h in would pass the 24 h window: the attempt is at its end instead.
         #expect(delay(8, at: first.addingTimeInterval(72_000)) == 14_400)
         // No answer at all (a timeout, a refused connection) is retried the same way.
-        #expect(delay(1, at: first) == 5)
+        guard case .retry(let notBefore, let error, let code) = policy.outcome(
+            statusCode: nil, retryAfter: nil, problem: "the subscriber did not answer", attempt: 1, firstAttemptAt: first, now: first)
+        else {
+            Issue.record("no answer should be retried")
+            return
+        }
+        #expect(notBefore == first.addingTimeInterval(5) && code == nil && error == "the subscriber did not answer")
         let late = policy.outcome(statusCode: 503, retryAfter: nil, problem: "HTTP 503", attempt: 9, firstAttemptAt: first,
                                   now: first.addingTimeInterval(86_400))
         guard case .failed(let error, let code) = late else {
@@ -65,5 +71,16 @@ struct EventWebhookRetryPolicyTests {
         #expect(delay("-5") == 1_800)
         #expect(delay(String(repeating: "9", count: 400)) == 1_800)
         #expect(EventWebhookRetryPolicy.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT", now: first) == 0)
+        // "0" (or a date passed) waits a second, not a busy loop.
+        #expect(delay("0") == 1)
+        // Asked to wait past the window's end: waited for (that attempt is then the last).
+        let late = first.addingTimeInterval(86_000)
+        guard case .retry(let notBefore, _, _) = policy.outcome(
+            statusCode: 503, retryAfter: "1000", problem: "HTTP 503", attempt: 8, firstAttemptAt: first, now: late)
+        else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect(notBefore == late.addingTimeInterval(1000))
     }
 }

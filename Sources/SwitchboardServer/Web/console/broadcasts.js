@@ -6,9 +6,10 @@ const SKIP_NAMES = { unsubscribed: "unsubscribed", outside_messaging_window: "ou
 const REFRESH_MS = 1500;
 
 export class BroadcastsView {
-  /** `api`: the console's API client; `handle(error, where)`: its error display. */
+  /** `api()`: the console's current API client (a new one after signing in again);
+   *  `handle(error, where)`: its error display. */
   constructor(api, handle) {
-    this.api = api;
+    this.client = api;
     this.handle = handle;
     this.timer = null;
     this.form = $("broadcast-form");
@@ -29,7 +30,7 @@ export class BroadcastsView {
 
   async loadTags() {
     try {
-      const { items } = await this.api.tags();
+      const { items } = await this.client().tags();
       const checked = new Set([...this.form.querySelectorAll("input[name=tag]:checked")].map((input) => input.value));
       $("broadcast-tags").replaceChildren(...(items.length ? items.map((tag) => h("li", {},
         h("label", {}, h("input", { type: "checkbox", name: "tag", value: tag.name, checked: checked.has(tag.name) }),
@@ -47,7 +48,7 @@ export class BroadcastsView {
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const broadcast = await this.api.createBroadcast({ tags, channel: $("broadcast-channel").value || undefined, text });
+      const broadcast = await this.client().createBroadcast({ tags, channel: $("broadcast-channel").value || undefined, text });
       $("broadcast-text").value = "";
       $("broadcast-status").textContent = `Broadcast to ${broadcast.recipients} contact${broadcast.recipients === 1 ? "" : "s"} started.`;
       await this.refresh();
@@ -60,14 +61,14 @@ export class BroadcastsView {
 
   async cancel(id) {
     try {
-      await this.api.cancelBroadcast(id);
+      await this.client().cancelBroadcast(id);
       await this.refresh();
     } catch (error) { this.handle(error, "broadcast-error"); }
   }
 
   async refresh() {
     try {
-      const { items } = await this.api.broadcasts();
+      const { items } = await this.client().broadcasts();
       $("broadcast-list").replaceChildren(...items.map((broadcast) => this.row(broadcast)));
       $("broadcasts-empty").hidden = items.length > 0;
     } catch (error) { this.handle(error, "broadcast-error"); }

@@ -159,13 +159,14 @@ class Console {
     $("broadcasts").hidden = !broadcasts;
     $("view-conversations").setAttribute("aria-pressed", String(!broadcasts));
     $("view-broadcasts").setAttribute("aria-pressed", String(broadcasts));
-    this.broadcasts ??= new BroadcastsView(this.api, (error, where) => this.handle(error, where));
+    this.broadcasts ??= new BroadcastsView(() => this.api, (error, where) => this.handle(error, where));
     if (broadcasts) await this.broadcasts.show(); else { this.broadcasts.hide(); await this.loadTags(); }
   }
 
   // Sign-in
 
   showSignIn(message = "") {
+    this.broadcasts?.hide();
     $("app").hidden = true;
     $("signin").hidden = false;
     $("signin-error").textContent = message;
@@ -184,6 +185,7 @@ class Console {
     sessionStorage.setItem(TOKEN_KEY, token);
     $("signin").hidden = true;
     $("app").hidden = false;
+    if ($("app").classList.contains("showing-broadcasts")) this.broadcasts?.show();
     await this.loadContacts();
     this.listen();
   }
