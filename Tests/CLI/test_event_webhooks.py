@@ -4,7 +4,7 @@ order per contact, each with the id it first had; a 410 disables the subscriber 
 delivery is replayed through the API; a delivery is given up on after the retry window."""
 
 import base64
-import json
+import contextlib
 import re
 import secrets
 import shutil
@@ -26,7 +26,7 @@ class Receiver:
     """A subscriber on loopback. `answer` decides each reply: (status, headers)."""
 
     def __init__(self, secret):
-        self.accepted, self.refused, self.attempts = [], [], []
+        self.accepted, self.refused, self.attempts, self.times = [], [], [], []
         self.answer = lambda: (204, {})
         receiver = self
 
@@ -35,6 +35,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 headers = dict(self.headers)
                 receiver.attempts.append(headers.get("webhook-id"))
+                receiver.times.append(time.monotonic())
                 try:
                     event = Webhook(secret).verify(body, headers)
                 except WebhookVerificationError as error:
@@ -62,11 +63,19 @@ class Receiver:
         return [event for _, event in self.accepted if type_ is None or event["type"] == type_]
 
 
-def subscriber_settings(receiver, secret, **rules):
-    return {
+@contextlib.contextmanager
+def subscribed_gateway(receiver, secret, **rules):
+    """A gateway with `receiver` as its one subscriber (retried every half second by default)."""
+    gateway = start_gateway(settings={
         "eventWebhooks": {"subscribers": [{"name": "crm", "url": receiver.url, "secret": secret}], "retrySchedule": [0.5], **rules},
         "allowPrivateURLs": ["127.0.0.0/8"],
-    }
+    })
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        receiver.server.shutdown()
+        shutil.rmtree(gateway.work, ignore_errors=True)
 
 
 def delivery_number(webhook_id):
@@ -80,13 +89,16 @@ def test_events_arrive_verified_and_in_order_after_the_receiver_failed_for_a_whi
     failing = {"on": True}
     # First 503 with Retry-After, then 500 without: the gateway keeps trying.
     receiver.answer = lambda: ((503, {"Retry-After": "1"}) if len(receiver.attempts) <= 2 else (500, {})) if failing["on"] else (204, {})
-    gateway = start_gateway(settings=subscriber_settings(receiver, secret))
-    try:
+    with subscribed_gateway(receiver, secret) as gateway:
         gateway.simulate("--channel", "sms", "--from", "+15551238001", "--text", "first")
         gateway.simulate("--channel", "sms", "--from", "+15551238002", "--text", "other contact")
         wait_for(lambda: len(receiver.attempts) >= 4, timeout=20, message="attempts at the failing receiver")
         first_attempted = receiver.attempts[0]
         assert not receiver.accepted
+        # Its first answer was 503 with Retry-After: 1: the next attempt waited that second, not
+        # the half second of the schedule.
+        times = [t for webhook_id, t in zip(receiver.attempts, receiver.times) if webhook_id == first_attempted]
+        assert len(times) >= 2 and times[1] - times[0] >= 0.95, times
         # Acknowledged changes survive a restart while the receiver is down.
         gateway.restart()
         gateway.simulate("--channel", "sms", "--from", "+15551238001", "--text", "second")
@@ -121,18 +133,13 @@ def test_events_arrive_verified_and_in_order_after_the_receiver_failed_for_a_whi
         listed = gateway.api("GET", "/webhook-deliveries?status=delivered&limit=200", expect=200)["items"]
         retried = [d for d in listed if d["id"] == first_attempted]
         assert retried and retried[0]["attempts"] >= 3 and retried[0]["subscriber"] == "crm"
-    finally:
-        gateway.stop()
-        receiver.server.shutdown()
-        shutil.rmtree(gateway.work, ignore_errors=True)
 
 
 def test_gone_disables_the_subscriber_until_a_failed_delivery_is_replayed():
     secret = new_secret()
     receiver = Receiver(secret)
     receiver.answer = lambda: (410, {})
-    gateway = start_gateway(settings=subscriber_settings(receiver, secret))
-    try:
+    with subscribed_gateway(receiver, secret) as gateway:
         gateway.simulate("--channel", "sms", "--from", "+15551238101", "--text", "hello")
         wait_for(lambda: any(d["lastStatusCode"] == 410 for d in
                              gateway.api("GET", "/webhook-deliveries?status=failed", expect=200)["items"]),
@@ -163,18 +170,13 @@ def test_gone_disables_the_subscriber_until_a_failed_delivery_is_replayed():
         wait_for(lambda: any(e["data"].get("content", {}).get("text") == "back again" for e in receiver.events("message.created")),
                  timeout=15, message="a new event after the replay")
         assert not receiver.refused
-    finally:
-        gateway.stop()
-        receiver.server.shutdown()
-        shutil.rmtree(gateway.work, ignore_errors=True)
 
 
 def test_a_delivery_is_given_up_after_the_retry_window():
     secret = new_secret()
     receiver = Receiver(secret)
     receiver.answer = lambda: (500, {})
-    gateway = start_gateway(settings=subscriber_settings(receiver, secret, retryForSeconds=2))
-    try:
+    with subscribed_gateway(receiver, secret, retryForSeconds=2) as gateway:
         gateway.simulate("--channel", "sms", "--from", "+15551238201", "--text", "hello")
         wait_for(lambda: gateway.api("GET", "/webhook-deliveries?status=failed", expect=200)["items"], timeout=20,
                  message="a failed delivery")
@@ -182,7 +184,3 @@ def test_a_delivery_is_given_up_after_the_retry_window():
         assert failed["attempts"] >= 3 and failed["lastStatusCode"] == 500
         assert "given up after retrying" in failed["lastError"]
         assert failed["nextAttemptAt"] is None and failed["finishedAt"]
-    finally:
-        gateway.stop()
-        receiver.server.shutdown()
-        shutil.rmtree(gateway.work, ignore_errors=True)
