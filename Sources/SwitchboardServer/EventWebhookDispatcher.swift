@@ -27,6 +27,17 @@ public final class EventWebhookDispatcher: Service, Sendable {
     private let now: @Sendable () -> Date
     private let wakeups = Wakeups()
     private let inFlight = Mutex(0)
+    /// Outcomes waiting to be recorded: the loop records all that have come in one transaction
+    /// (one per delivery would compete with ingest for SQLite's writer).
+    private let outcomes = Mutex<[(attempt: WebhookAttempt, metadata: Logger.Metadata)]>([])
+    /// Per subscriber: failures in a row, and until when no new delivery is claimed for it. A
+    /// subscriber that is down is probed by one delivery at a time instead of every contact's.
+    private let health = Mutex<[String: SubscriberHealth]>([:])
+
+    struct SubscriberHealth {
+        var failuresInARow = 0
+        var pausedUntil = Date.distantPast
+    }
 
     /// Nil when no subscriber is configured (then nothing is queued either).
     public init?(
@@ -64,12 +75,15 @@ public final class EventWebhookDispatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await _ in wakeups.stream {
+                    await recordOutcomes()
                     let free = settings.concurrency - inFlight.withLock { $0 }
-                    guard free > 0 else { continue }
+                    let time = now()
+                    let open = health.withLock { health in names.filter { (health[$0]?.pausedUntil ?? .distantPast) <= time } }
+                    guard free > 0, !open.isEmpty else { continue }
                     let lease = Double(settings.timeoutMilliseconds) / 1000 * 2 + 30
                     let claimed: [WebhookDelivery]
                     do {
-                        claimed = try await store.claimWebhookDeliveries(subscribers: names, limit: free, now: now(), lease: lease)
+                        claimed = try await store.claimWebhookDeliveries(subscribers: open, limit: free, now: time, lease: lease)
                     } catch {
                         logger.warning("event webhooks: cannot claim deliveries", metadata: ["error": "\(error)"])
                         continue
@@ -90,6 +104,46 @@ public final class EventWebhookDispatcher: Service, Sendable {
             }
         } onGracefulShutdown: { [wakeups] in
             wakeups.finish()
+        }
+        await recordOutcomes()
+    }
+
+    /// Records every outcome that has come in, in one transaction.
+    func recordOutcomes() async {
+        let batch = outcomes.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            let lost = Set(try await store.recordWebhookAttempts(batch.map(\.attempt), at: now()))
+            for entry in batch where lost.contains(entry.attempt.delivery.id) {
+                logger.warning("event webhook outcome not recorded: the delivery's lease was taken over", metadata: entry.metadata)
+            }
+        } catch {
+            logger.error("event webhook outcomes not recorded; the deliveries are attempted again when their leases end", metadata: [
+                "count": "\(batch.count)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Notes an attempt's outcome for its subscriber: after three failures in a row, no new
+    /// delivery is claimed for it for 1, 2, 4… up to 60 seconds (its own retries are scheduled
+    /// anyway); a success ends the pause.
+    func noteHealth(of subscriber: String, _ outcome: WebhookAttemptOutcome) {
+        let time = now()
+        health.withLock { health in
+            var entry = health[subscriber] ?? SubscriberHealth()
+            switch outcome {
+            case .delivered:
+                entry = SubscriberHealth()
+            case .retry, .failed, .subscriberGone:
+                entry.failuresInARow += 1
+                if entry.failuresInARow >= 3 {
+                    entry.pausedUntil = time.addingTimeInterval(min(60, pow(2, Double(min(entry.failuresInARow - 3, 6)))))
+                }
+            }
+            health[subscriber] = entry
         }
     }
 
@@ -112,7 +166,7 @@ public final class EventWebhookDispatcher: Service, Sendable {
             "attempt": "\(delivery.attempts)",
         ]
         guard let target = targets[delivery.subscriber] else {
-            await record(delivery, .failed(error: "no subscriber named \(delivery.subscriber) is configured", statusCode: nil), metadata)
+            record(delivery, .failed(error: "no subscriber named \(delivery.subscriber) is configured", statusCode: nil), metadata)
             return
         }
         var statusCode: Int?
@@ -154,19 +208,13 @@ public final class EventWebhookDispatcher: Service, Sendable {
             logger.error("event-webhook subscriber answered 410 Gone: disabled until a delivery is retried", metadata: metadata)
         }
         GatewayMetrics.eventWebhook(subscriber: delivery.subscriber, outcome: outcome)
-        await record(delivery, outcome, metadata)
+        record(delivery, outcome, metadata)
     }
 
-    func record(_ delivery: WebhookDelivery, _ outcome: WebhookAttemptOutcome, _ metadata: Logger.Metadata) async {
-        do {
-            try await store.recordWebhookAttempt(delivery, outcome: outcome, at: now())
-        } catch StoreError.leaseLost {
-            logger.warning("event webhook outcome not recorded: the delivery's lease was taken over", metadata: metadata)
-        } catch {
-            var metadata = metadata
-            metadata["error"] = "\(error)"
-            logger.error("event webhook outcome not recorded; it will be attempted again when the lease ends", metadata: metadata)
-        }
+    /// Queues an outcome for the loop's next `recordOutcomes`.
+    func record(_ delivery: WebhookDelivery, _ outcome: WebhookAttemptOutcome, _ metadata: Logger.Metadata) {
+        noteHealth(of: delivery.subscriber, outcome)
+        outcomes.withLock { $0.append((WebhookAttempt(delivery: delivery, outcome: outcome), metadata)) }
     }
 
     /// `{"type", "timestamp", "data"}`: data is the message, contact or broadcast as it is now

@@ -450,7 +450,7 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'",
             "CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (subscriber, ordering_key, id) WHERE state = 'pending'",
-            "CREATE INDEX webhook_deliveries_by_state ON webhook_deliveries (state, id)",
+            "CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'",
             """
             CREATE UNIQUE INDEX webhook_deliveries_one_contact_change ON webhook_deliveries (subscriber, subject_id)
                 WHERE event_type = 'contact.updated' AND state = 'pending' AND attempts = 0

@@ -68,14 +68,27 @@ extension PostgresStore {
         }
     }
 
-    public func recordWebhookAttempt(_ delivery: WebhookDelivery, outcome: WebhookAttemptOutcome, at now: Date) async throws {
-        let nowMillis = Timestamp.millis(now)
+    public func recordWebhookAttempts(_ attempts: [WebhookAttempt], at now: Date) async throws -> [Int64] {
+        guard !attempts.isEmpty else { return [] }
         let logger = logger
-        try await transaction { connection in
+        return try await transaction { connection in
+            var lost: [Int64] = []
+            for attempt in attempts where try await !Self.record(attempt, connection: connection, now: now, logger: logger) {
+                lost.append(attempt.delivery.id)
+            }
+            return lost
+        }
+    }
+
+    /// One outcome, in the caller's transaction; false when the claim no longer holds the row.
+    static func record(_ attempt: WebhookAttempt, connection: PostgresConnection, now: Date, logger: Logger) async throws -> Bool {
+        let (delivery, outcome) = (attempt.delivery, attempt.outcome)
+        let nowMillis = Timestamp.millis(now)
+        do {
             let owner = try await connection.rows(
                 "SELECT claim_id FROM webhook_deliveries WHERE id = \(delivery.id) AND state = 'pending' FOR UPDATE", logger
             ).first?.value("claim_id", as: String?.self)
-            guard let owner, owner == delivery.claimId else { throw StoreError.leaseLost(messageId: delivery.publicId) }
+            guard let owner, owner == delivery.claimId else { return false }
             // The contact's later deliveries wait as long as this one (a retry), or are due now
             // that it is done.
             let (subscriber, key) = (delivery.subscriber, delivery.orderingKey)
@@ -125,6 +138,7 @@ extension PostgresStore {
                     WHERE subscriber = \(delivery.subscriber) AND state = 'pending'
                     """, logger)
             }
+            return true
         }
     }
 

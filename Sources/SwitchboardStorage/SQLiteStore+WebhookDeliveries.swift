@@ -59,56 +59,64 @@ extension SQLiteStore {
         }
     }
 
-    public func recordWebhookAttempt(_ delivery: WebhookDelivery, outcome: WebhookAttemptOutcome, at now: Date) async throws {
-        let nowMillis = Timestamp.millis(now)
-        try await writer.write { db in
-            guard try String.fetchOne(
-                db, sql: "SELECT claim_id FROM webhook_deliveries WHERE id = ? AND state = 'pending'", arguments: [delivery.id]
-            ) == delivery.claimId, delivery.claimId != nil
-            else { throw StoreError.leaseLost(messageId: delivery.publicId) }
-            // The contact's later deliveries wait as long as this one (a retry), or are due now
-            // that it is done.
-            let contactsRest = "UPDATE webhook_deliveries SET next_attempt_at = %@ WHERE subscriber = ? AND ordering_key = ? AND state = 'pending'"
-            switch outcome {
-            case .delivered(let code):
-                try db.execute(sql: """
-                    UPDATE webhook_deliveries SET state = 'delivered', finished_at = ?, last_status_code = ?, last_error = NULL, claim_id = NULL
-                    WHERE id = ?
-                    """, arguments: [nowMillis, code, delivery.id])
-                try db.execute(
-                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MIN(next_attempt_at, ?)"),
-                    arguments: [nowMillis, delivery.subscriber, delivery.orderingKey])
-            case .retry(let notBefore, let error, let code):
-                try db.execute(sql: """
-                    UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL WHERE id = ?
-                    """, arguments: [Timestamp.millis(notBefore), error, code, delivery.id])
-                try db.execute(
-                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MAX(next_attempt_at, ?)"),
-                    arguments: [Timestamp.millis(notBefore), delivery.subscriber, delivery.orderingKey])
-            case .failed(let error, let code):
-                try db.execute(sql: """
-                    UPDATE webhook_deliveries SET state = 'failed', finished_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL
-                    WHERE id = ?
-                    """, arguments: [nowMillis, error, code, delivery.id])
-                try db.execute(
-                    sql: contactsRest.replacingOccurrences(of: "%@", with: "MIN(next_attempt_at, ?)"),
-                    arguments: [nowMillis, delivery.subscriber, delivery.orderingKey])
-            case .subscriberGone:
-                try db.execute(
-                    sql: "UPDATE webhook_subscribers SET enabled = 0, disabled_at = ? WHERE name = ?",
-                    arguments: [nowMillis, delivery.subscriber])
-                try db.execute(sql: """
-                    UPDATE webhook_deliveries SET state = 'failed', finished_at = ?, last_status_code = 410,
-                        last_error = 'the subscriber answered 410 Gone: it is disabled', claim_id = NULL
-                    WHERE id = ?
-                    """, arguments: [nowMillis, delivery.id])
-                try db.execute(sql: """
-                    UPDATE webhook_deliveries SET state = 'failed', finished_at = ?,
-                        last_error = 'not sent: the subscriber answered 410 Gone to another event and is disabled', claim_id = NULL
-                    WHERE subscriber = ? AND state = 'pending'
-                    """, arguments: [nowMillis, delivery.subscriber])
-            }
+    public func recordWebhookAttempts(_ attempts: [WebhookAttempt], at now: Date) async throws -> [Int64] {
+        guard !attempts.isEmpty else { return [] }
+        return try await writer.write { db in
+            var lost: [Int64] = []
+            for attempt in attempts where !(try Self.record(attempt, db: db, now: now)) { lost.append(attempt.delivery.id) }
+            return lost
         }
+    }
+
+    /// One outcome, in the caller's transaction; false when the claim no longer holds the row.
+    static func record(_ attempt: WebhookAttempt, db: Database, now: Date) throws -> Bool {
+        let (delivery, outcome) = (attempt.delivery, attempt.outcome)
+        let nowMillis = Timestamp.millis(now)
+        guard delivery.claimId != nil, try String.fetchOne(
+            db.cachedStatement(sql: "SELECT claim_id FROM webhook_deliveries WHERE id = ? AND state = 'pending'"), arguments: [delivery.id]
+        ) == delivery.claimId
+        else { return false }
+        // The contact's later deliveries wait as long as this one (a retry), or are due now
+        // that it is done.
+        func contactsRest(_ next: String, _ value: Int64) throws {
+            try db.cachedStatement(sql: """
+                UPDATE webhook_deliveries SET next_attempt_at = \(next) WHERE subscriber = ? AND ordering_key = ? AND state = 'pending'
+                """).execute(arguments: [value, delivery.subscriber, delivery.orderingKey])
+        }
+        switch outcome {
+        case .delivered(let code):
+            try db.cachedStatement(sql: """
+                UPDATE webhook_deliveries SET state = 'delivered', finished_at = ?, last_status_code = ?, last_error = NULL, claim_id = NULL
+                WHERE id = ?
+                """).execute(arguments: [nowMillis, code, delivery.id])
+            try contactsRest("MIN(next_attempt_at, ?)", nowMillis)
+        case .retry(let notBefore, let error, let code):
+            try db.cachedStatement(sql: """
+                UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL WHERE id = ?
+                """).execute(arguments: [Timestamp.millis(notBefore), error, code, delivery.id])
+            try contactsRest("MAX(next_attempt_at, ?)", Timestamp.millis(notBefore))
+        case .failed(let error, let code):
+            try db.cachedStatement(sql: """
+                UPDATE webhook_deliveries SET state = 'failed', finished_at = ?, last_error = ?, last_status_code = ?, claim_id = NULL
+                WHERE id = ?
+                """).execute(arguments: [nowMillis, error, code, delivery.id])
+            try contactsRest("MIN(next_attempt_at, ?)", nowMillis)
+        case .subscriberGone:
+            try db.execute(
+                sql: "UPDATE webhook_subscribers SET enabled = 0, disabled_at = ? WHERE name = ?",
+                arguments: [nowMillis, delivery.subscriber])
+            try db.execute(sql: """
+                UPDATE webhook_deliveries SET state = 'failed', finished_at = ?, last_status_code = 410,
+                    last_error = 'the subscriber answered 410 Gone: it is disabled', claim_id = NULL
+                WHERE id = ?
+                """, arguments: [nowMillis, delivery.id])
+            try db.execute(sql: """
+                UPDATE webhook_deliveries SET state = 'failed', finished_at = ?,
+                    last_error = 'not sent: the subscriber answered 410 Gone to another event and is disabled', claim_id = NULL
+                WHERE subscriber = ? AND state = 'pending'
+                """, arguments: [nowMillis, delivery.subscriber])
+        }
+        return true
     }
 
     public func webhookDeliveries(state: WebhookDeliveryState?, limit: Int, before: Int64?) async throws -> Page<WebhookDelivery> {

@@ -17,10 +17,10 @@ public protocol WebhookDeliveryStore: Sendable {
     /// its subscriber and contact and only while no other of that contact is in flight (so a
     /// contact's events go out one at a time, in order), leased for `lease` seconds.
     func claimWebhookDeliveries(subscribers: [String], limit: Int, now: Date, lease: Double) async throws -> [WebhookDelivery]
-    /// Records the outcome of one attempt, only while `delivery.claimId` still holds the row
-    /// (else `StoreError.leaseLost`). `subscriberGone` disables the subscriber and fails its other
-    /// pending deliveries.
-    func recordWebhookAttempt(_ delivery: WebhookDelivery, outcome: WebhookAttemptOutcome, at now: Date) async throws
+    /// Records the outcomes of attempts in one transaction, each only while its delivery's
+    /// `claimId` still holds the row; returns the ids whose lease was lost (nothing recorded for
+    /// them). `subscriberGone` disables the subscriber and fails its other pending deliveries.
+    func recordWebhookAttempts(_ attempts: [WebhookAttempt], at now: Date) async throws -> [Int64]
     /// Deliveries newest first, of one state or all, for `GET /api/v1/webhook-deliveries`.
     func webhookDeliveries(state: WebhookDeliveryState?, limit: Int, before: Int64?) async throws -> Page<WebhookDelivery>
     /// Queues a failed or delivered delivery again, due now with a fresh retry window, enabling its
@@ -131,6 +131,26 @@ public struct WebhookDelivery: Sendable, Equatable, Encodable {
         try c.encode(lastError, forKey: .lastError)
         try c.encode(lastStatusCode, forKey: .lastStatusCode)
         try c.encode(finishedAt.map(Timestamp.string(from:)), forKey: .finishedAt)
+    }
+}
+
+extension WebhookDeliveryStore {
+    /// Records one attempt's outcome (`StoreError.leaseLost` when its claim no longer holds the row).
+    public func recordWebhookAttempt(_ delivery: WebhookDelivery, outcome: WebhookAttemptOutcome, at now: Date) async throws {
+        if try await !recordWebhookAttempts([WebhookAttempt(delivery: delivery, outcome: outcome)], at: now).isEmpty {
+            throw StoreError.leaseLost(messageId: delivery.publicId)
+        }
+    }
+}
+
+/// A delivery as claimed, and what its attempt came to.
+public struct WebhookAttempt: Sendable, Equatable {
+    public var delivery: WebhookDelivery
+    public var outcome: WebhookAttemptOutcome
+
+    public init(delivery: WebhookDelivery, outcome: WebhookAttemptOutcome) {
+        self.delivery = delivery
+        self.outcome = outcome
     }
 }
 
