@@ -78,6 +78,7 @@ class Console {
     this.contacts = [];
     this.contactsCursor = null;
     this.selected = null;          // the selected contact
+    this.loading = null;           // the contact being opened: {id, events that came meanwhile}
     this.messages = [];            // its trail, oldest first
     this.messagesCursor = null;    // for older messages
     this.loadingOlder = false;
@@ -257,13 +258,15 @@ class Console {
         }
       } catch (error) { this.handle(error, "contacts-empty"); }
     }
-    if (message.contactId === this.selected?.id) this.messageChanged(message);
+    if (message.contactId === this.selected?.id || message.contactId === this.loading?.id) this.messageChanged(message);
   }
 
   /** A message created or changed: events can arrive in any order (the outbox may report a
    *  send's result before the event of its creation), so the latest `updatedAt` wins and a
    *  message not yet shown takes its place by id (ids are time-ordered). */
   messageChanged(message) {
+    // The contact being opened: its trail is on its way and may predate this; applied after it.
+    if (message.contactId === this.loading?.id) this.loading.events.push(message);
     if (message.contactId !== this.selected?.id) return;
     const index = this.messages.findIndex((existing) => existing.id === message.id);
     if (index >= 0) {
@@ -366,8 +369,12 @@ class Console {
       this.renderPanel();
       return;
     }
+    const loading = { id, events: [] };
+    this.loading = loading;
     try {
       const [contact, page] = await Promise.all([this.api.contact(id), this.api.messages(id)]);
+      if (this.loading !== loading) return; // another contact was chosen meanwhile
+      this.loading = null;
       this.selected = contact;
       this.attributeEdits.clear();
       const listed = this.contacts.find((existing) => existing.id === id);
@@ -379,7 +386,12 @@ class Console {
       this.renderPanel();
       this.renderComposerChannels();
       this.loadCapabilities();
-    } catch (error) { this.handle(error); }
+      // What changed while the trail was on its way (a status callback, a new message).
+      for (const message of loading.events) this.messageChanged(message);
+    } catch (error) {
+      if (this.loading === loading) this.loading = null;
+      this.handle(error);
+    }
   }
 
   async refreshSelected() {
