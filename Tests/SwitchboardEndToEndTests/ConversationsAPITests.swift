@@ -131,13 +131,15 @@ struct ConversationsAPITests {
         try await TestEnvironment.with(configure: Self.noBot) { (env: TestEnvironment) async throws in
             let port = Int(env.gatewayURL.split(separator: ":").last!)!
             let reader = SSEReader(port: port, path: "/api/v1/events?access_token=\(env.apiToken)")
-            try await Task.sleep(nanoseconds: 200_000_000)
+            // The stream's opening comment is written once it is subscribed: only then the SMS (a
+            // fixed sleep here lost the event on a loaded machine).
+            let opening = try await reader.read(until: ": switchboard events", seconds: 5)
+            #expect(opening.hasPrefix("HTTP/1.1 200"))
+            #expect(opening.lowercased().contains("content-type: text/event-stream"))
             _ = try await env.sender.sendSMS(from: "+15551232006", text: "live")
             let text = try await reader.read(until: "event: contact.changed", seconds: 5)
             #expect(text.contains("event: message.created"))
             #expect(text.contains(#""text":"live""#))
-            #expect(text.hasPrefix("HTTP/1.1 200"))
-            #expect(text.lowercased().contains("content-type: text/event-stream"))
             let refused = try await env.raw("GET", "/api/v1/events?access_token=wrong")
             #expect(refused.status == 401)
         }

@@ -93,12 +93,14 @@ struct ProviderIdempotencyTests {
             await env.fault(SimulatedFault(provider: "messenger", delayMilliseconds: 1_500))
             let id = try queued(try await env.agentReply(contact.id, channel: "messenger", content: #"{"text":"twice, alas"}"#))
             try await eventually("sent") { try await env.gateway.store.message(id: id)?.status == .sent }
-            try await eventually("the delayed answer", seconds: 5) { await calls(env, "messenger", "POST").count == 2 }
+            try await eventually("the delayed answer", seconds: 5) { await calls(env, "messenger", "POST").count >= 2 }
             let sends = await calls(env, "messenger", "POST")
             #expect(sends.allSatisfy { $0.responseStatus == 200 })
-            // The gateway keeps the id of the send it heard back from: the retry's (recorded first,
-            // since the first call's answer was held back).
-            #expect(try await env.gateway.store.message(id: id)?.providerMessageId == sends.first?.providerMessageId)
+            // The gateway keeps the id of a send it heard back from: the retry's, as the first
+            // call's answer was held back (on a loaded machine the retry may time out as well and a
+            // third call go out: any of the sends Meta accepted, never one it did not).
+            let stored = try await env.gateway.store.message(id: id)?.providerMessageId
+            #expect(stored != nil && sends.contains { $0.providerMessageId == stored })
         }
     }
 
