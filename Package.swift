@@ -245,6 +245,7 @@ let package = Package(
             name: "SwitchboardEndToEndTests",
             dependencies: [
                 "FixtureSupport",
+                "SwitchboardTesting",
                 "SwitchboardServer",
                 "SwitchboardSimulator",
                 "SwitchboardStorage",

@@ -13,7 +13,7 @@ enum AuthorizedProviderCall {
     }
 
     static func execute(
-        _ request: HTTPClientRequest, authorization: (any ProviderAuthorization)?, client: CurlHTTPClient
+        _ request: HTTPClientRequest, authorization: (any ProviderAuthorization)?, client: any HTTPTransport
     ) async throws(Failure) -> HTTPClientResponse {
         guard let authorization else { return try await send(request, client: client) }
         let first = try await current(authorization)
@@ -33,7 +33,7 @@ enum AuthorizedProviderCall {
         }
     }
 
-    private static func send(_ request: HTTPClientRequest, client: CurlHTTPClient) async throws(Failure) -> HTTPClientResponse {
+    private static func send(_ request: HTTPClientRequest, client: any HTTPTransport) async throws(Failure) -> HTTPClientResponse {
         do {
             return try await client.execute(request)
         } catch {

@@ -18,7 +18,7 @@ public final class EventWebhookDispatcher: Service, Sendable {
     }
 
     private let store: any MessageStore
-    private let client: CurlHTTPClient
+    private let client: any HTTPTransport
     private let targets: [String: Target]
     private let settings: GatewayConfiguration.EventWebhookSettings
     private let policy: EventWebhookRetryPolicy
@@ -41,7 +41,7 @@ public final class EventWebhookDispatcher: Service, Sendable {
 
     /// Nil when no subscriber is configured (then nothing is queued either).
     public init?(
-        store: any MessageStore, client: CurlHTTPClient, settings: GatewayConfiguration.EventWebhookSettings,
+        store: any MessageStore, client: any HTTPTransport, settings: GatewayConfiguration.EventWebhookSettings,
         destinations: DestinationResolver, logger: Logger, now: @escaping @Sendable () -> Date
     ) {
         var targets: [String: Target] = [:]

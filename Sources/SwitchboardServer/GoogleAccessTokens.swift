@@ -36,7 +36,7 @@ public actor GoogleAccessTokens: ProviderAuthorization {
     }
 
     /// Tokens from `account`'s token endpoint over `client`.
-    public init(account: GoogleServiceAccount, client: CurlHTTPClient, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(account: GoogleServiceAccount, client: any HTTPTransport, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.init(fetch: {
             let assertion: String
             do {

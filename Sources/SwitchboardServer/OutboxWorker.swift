@@ -21,7 +21,7 @@ public final class OutboxWorker: Service, Sendable {
     private let localChannels: [Channel: any LocalChannelDelivery]
     /// Per channel, credentials that change while running (RBM's service-account tokens).
     private let authorizations: [Channel: any ProviderAuthorization]
-    private let client: CurlHTTPClient
+    private let client: any HTTPTransport
     private let settings: GatewayConfiguration.OutboxSettings
     private let pacer: SendPacer
     private let rcsCapabilities: RCSCapabilityTable?
@@ -35,7 +35,7 @@ public final class OutboxWorker: Service, Sendable {
 
     public init(
         store: any MessageStore, adapters: [any OutboundChannelAdapter], localChannels: [any LocalChannelDelivery] = [],
-        client: CurlHTTPClient, authorizations: [Channel: any ProviderAuthorization] = [:],
+        client: any HTTPTransport, authorizations: [Channel: any ProviderAuthorization] = [:],
         settings: GatewayConfiguration.OutboxSettings, rcsCapabilities: RCSCapabilityTable? = nil, fallbackToSMS: Bool = true,
         allowHumanAgentTag: Bool = false, events: EventBus? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -74,6 +74,15 @@ public final class OutboxWorker: Service, Sendable {
             wakeups.finish()
         }
         logger.info("outbox worker stopped")
+    }
+
+    /// One turn of the worker outside its loop: claims the rows due by the worker's clock and
+    /// sends them, returning once every send has recorded its outcome. For tests that drive the
+    /// outbox with their own clock and transport (no timers, no sleeps).
+    public func sendDue() async {
+        await withDiscardingTaskGroup { group in
+            await claimAndSend(into: &group)
+        }
     }
 
     private func claimAndSend(into group: inout DiscardingTaskGroup) async {

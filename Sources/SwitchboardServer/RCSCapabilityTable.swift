@@ -26,14 +26,14 @@ public struct RCSCapabilityTable: Sendable {
     let file: File
     let store: any MessageStore
     let adapter: RBMAdapter?
-    let client: CurlHTTPClient
+    let client: any HTTPTransport
     /// RBM's service-account tokens, when it has them.
     let authorization: (any ProviderAuthorization)?
     let ttl: Double
     let logger: Logger
 
     public init(
-        file: File, store: any MessageStore, adapter: RBMAdapter?, client: CurlHTTPClient,
+        file: File, store: any MessageStore, adapter: RBMAdapter?, client: any HTTPTransport,
         authorization: (any ProviderAuthorization)? = nil, ttlSeconds: Double, logger: Logger
     ) {
         self.file = file

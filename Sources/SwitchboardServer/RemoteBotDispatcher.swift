@@ -14,7 +14,7 @@ import SwitchboardStorage
 /// given up on, with a log line, and the message stays in the trail for agents.
 public final class RemoteBotDispatcher: Service, Sendable {
     private let store: any MessageStore
-    private let client: CurlHTTPClient
+    private let client: any HTTPTransport
     private let settings: GatewayConfiguration.RemoteBotSettings
     private let outbox: OutboxWorker
     private let events: EventBus
@@ -26,7 +26,7 @@ public final class RemoteBotDispatcher: Service, Sendable {
     private let signer: StandardWebhookSigner?
 
     public init(
-        store: any MessageStore, client: CurlHTTPClient, settings: GatewayConfiguration.RemoteBotSettings, outbox: OutboxWorker,
+        store: any MessageStore, client: any HTTPTransport, settings: GatewayConfiguration.RemoteBotSettings, outbox: OutboxWorker,
         events: EventBus, destinations: DestinationResolver = DestinationResolver(policy: DestinationPolicy()), logger: Logger,
         now: @escaping @Sendable () -> Date
     ) {
