@@ -2,9 +2,13 @@ import Foundation
 import SwitchboardCore
 
 /// Facebook Messenger: the subscription handshake, signed webhook events, and the Send API.
-public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
+public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, WebhookHandshake {
     public let channel = Channel.messenger
     public let settings: MessengerSettings
+
+    /// The app's callback URL: `GET` for the subscription handshake, `POST` for events.
+    public static let webhookPath = "webhooks/messenger"
+    public static let webhookEndpoints = [WebhookEndpoint("GET", webhookPath), WebhookEndpoint("POST", webhookPath)]
 
     public init(settings: MessengerSettings) {
         self.settings = settings
@@ -33,6 +37,12 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             throw .invalid("hub.challenge is missing")
         }
         return challenge
+    }
+
+    /// A `GET` is the subscription handshake (answered with `hub.challenge`); a `POST` carries events.
+    public func handshakeAnswer(_ request: WebhookRequest) throws(WebhookError) -> String? {
+        guard request.method == "GET" else { return nil }
+        return try handshake(query: request.query)
     }
 
     // MARK: Events

@@ -2,9 +2,13 @@ import Foundation
 import SwitchboardCore
 
 /// Google RCS Business Messaging: the webhook (handshake, signed Pub/Sub pushes) and agentMessages.
-public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
+public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, WebhookHandshake {
     public let channel = Channel.rcs
     public let settings: RBMSettings
+
+    /// The agent's webhook: the setup handshake and the Pub/Sub pushes both `POST` here.
+    public static let webhookPath = "webhooks/rbm"
+    public static let webhookEndpoints = [WebhookEndpoint("POST", webhookPath)]
 
     /// Suggestion chips per message and characters per chip text (RBM's documented limits, as
     /// collected in shared/research/providers.md §3.4).
@@ -32,6 +36,10 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             throw .badSignature("clientToken does not match RBM_CLIENT_TOKEN")
         }
         return secret
+    }
+
+    public func handshakeAnswer(_ request: WebhookRequest) throws(WebhookError) -> String? {
+        try handshakeSecret(request)
     }
 
     // MARK: Events

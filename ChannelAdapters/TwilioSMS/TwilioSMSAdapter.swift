@@ -14,6 +14,11 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     /// Twilio rejects a `Body` over 1600 characters with error 21617.
     public static let maxBodyCharacters = 1600
 
+    /// Where Twilio posts inbound messages (the number's "A message comes in" URL) and status callbacks.
+    public static let inboundPath = "webhooks/twilio/sms"
+    public static let statusCallbackPath = "webhooks/twilio/status"
+    public static let webhookEndpoints = [WebhookEndpoint("POST", inboundPath), WebhookEndpoint("POST", statusCallbackPath)]
+
     public init(settings: TwilioSettings) {
         self.settings = settings
         self.signature = TwilioSignature(authToken: settings.authToken)

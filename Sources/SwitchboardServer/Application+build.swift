@@ -12,13 +12,12 @@ import SwitchboardFlows
 import SwitchboardStorage
 import MessengerAdapter
 import RBMAdapter
-import TwilioSMSAdapter
 
 /// The gateway's parts, assembled once: used by `switchboard serve` and by the tests.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
-    /// RBM's settings, resolved once (a service-account key file is read at startup only).
-    let rbmSettings: RBMSettings?
+    /// The provider channels, each adapter built once (a service-account key file is read at startup only).
+    public let channels: [RegisteredChannel]
     public let store: any MessageStore
     public let client: CurlHTTPClient
     public let outbox: OutboxWorker
@@ -80,15 +79,13 @@ public struct Gateway: Sendable {
     ) async throws {
         _ = GatewayMetrics.bootstrapped
         self.configuration = configuration
-        let rbmSettings = configuration.rbmSettings
-        self.rbmSettings = rbmSettings
+        let channels = ChannelRegistry.registered(in: configuration)
+        self.channels = channels
+        let rbm = channels.lazy.compactMap { $0.adapter as? RBMAdapter }.first
         self.logger = logger
         self.store = store
         self.client = CurlHTTPClient(logger: logger)
-        var outboundAdapters: [any OutboundChannelAdapter] = []
-        if let twilio = configuration.twilioSettings { outboundAdapters.append(TwilioSMSAdapter(settings: twilio)) }
-        if let messenger = configuration.messengerSettings { outboundAdapters.append(MessengerAdapter(settings: messenger)) }
-        if let rbm = rbmSettings { outboundAdapters.append(RBMAdapter(settings: rbm)) }
+        let outboundAdapters: [any OutboundChannelAdapter] = channels.compactMap(\.adapter)
         self.webChat = WebChatHub(store: store, logger: logger)
         let bus = EventBus()
         self.events = bus
@@ -104,8 +101,7 @@ public struct Gateway: Sendable {
             self.instanceRelay = nil
         }
         var webAssets = WebAssets.locate()
-        webAssets.imageSources += [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
-            .compactMap { $0.flatMap(Self.plainHTTPOrigin) }
+        webAssets.imageSources += channels.compactMap { $0.apiBaseURL.flatMap(Self.plainHTTPOrigin) }
         self.webAssets = webAssets
         if webAssets.root == nil {
             logger.warning("console files not found: GET / answers 503 (set SWITCHBOARD_WEB_ROOT)")
@@ -122,12 +118,12 @@ public struct Gateway: Sendable {
         self.webChatTokens = WebChatToken(secret: secret)
         // RBM with a service account: one token cache for the sends and the capability lookups.
         var authorizations: [SwitchboardCore.Channel: any ProviderAuthorization] = [:]
-        if case .serviceAccount(let account) = rbmSettings?.credentials {
+        if case .serviceAccount(let account) = rbm?.settings.credentials {
             authorizations[.rcs] = GoogleAccessTokens(account: account, client: client, logger: logger, now: now)
         }
         self.rcsCapabilities = RCSCapabilityTable(
             file: try RCSCapabilityTable.load(path: configuration.rcsCapabilities.file), store: store,
-            adapter: rbmSettings.map { RBMAdapter(settings: $0) }, client: client, authorization: authorizations[.rcs],
+            adapter: rbm, client: client, authorization: authorizations[.rcs],
             ttlSeconds: configuration.rcsCapabilities.ttlSeconds, logger: logger)
         self.outbox = OutboxWorker(
             store: store, adapters: outboundAdapters, localChannels: configuration.webchat.enabled ? [webChat] : [], client: client,
@@ -163,7 +159,7 @@ public struct Gateway: Sendable {
         self.now = now
         self.broadcasts = BroadcastWorker(
             store: store, outbox: outbox, events: events, settings: configuration.broadcasts, pacing: configuration.outbox.pacing,
-            enabledChannels: Set(Self.enabledChannels(configuration, rbmSettings: rbmSettings)), logger: logger, now: now)
+            enabledChannels: Set(Self.enabledChannels(channels, webchat: configuration.webchat.enabled)), logger: logger, now: now)
         self.connectionGuard = ConnectionGuard(
             maxConnections: configuration.limits.maxConnections, headerTimeoutSeconds: configuration.limits.headerTimeoutSeconds)
         self.eventStreams = OpenSlots(limit: configuration.limits.eventStreams)
@@ -181,16 +177,11 @@ public struct Gateway: Sendable {
 
     /// Channels whose secrets are configured.
     public var enabledChannels: [SwitchboardCore.Channel] {
-        Self.enabledChannels(configuration, rbmSettings: rbmSettings)
+        Self.enabledChannels(channels, webchat: configuration.webchat.enabled)
     }
 
-    static func enabledChannels(_ configuration: GatewayConfiguration, rbmSettings: RBMSettings?) -> [SwitchboardCore.Channel] {
-        var channels: [SwitchboardCore.Channel] = []
-        if configuration.twilioSettings != nil { channels.append(.sms) }
-        if rbmSettings != nil { channels.append(.rcs) }
-        if configuration.messengerSettings != nil { channels.append(.messenger) }
-        if configuration.webchat.enabled { channels.append(.webchat) }
-        return channels
+    static func enabledChannels(_ channels: [RegisteredChannel], webchat: Bool) -> [SwitchboardCore.Channel] {
+        channels.filter { $0.adapter != nil }.map(\.channel) + (webchat ? [.webchat] : [])
     }
 
     /// The router with every route of the gateway.
@@ -221,14 +212,9 @@ public struct Gateway: Sendable {
         let webhooks = WebhookRoutes(
             pipeline: pipeline, publicURL: configuration.effectivePublicURL, maxBodyBytes: configuration.maxBodyBytes,
             maxFormParameters: configuration.limits.maxFormParameters, maxJSONDepth: configuration.limits.maxJSONDepth)
-        let twilio = configuration.twilioSettings.map { TwilioSMSAdapter(settings: $0) }
-        webhooks.addPost("webhooks/twilio/sms", channel: .sms, adapter: twilio, to: router)
-        webhooks.addPost("webhooks/twilio/status", channel: .sms, adapter: twilio, to: router)
-        let messenger = configuration.messengerSettings.map { MessengerAdapter(settings: $0) }
-        webhooks.addMessengerHandshake(adapter: messenger, to: router)
-        webhooks.addPost("webhooks/messenger", channel: .messenger, adapter: messenger, to: router)
-        let rbm = rbmSettings.map { RBMAdapter(settings: $0) }
-        webhooks.addRBM(adapter: rbm, to: router)
+        for channel in channels {
+            webhooks.add(channel, to: router)
+        }
         if configuration.webchat.enabled {
             webChatRoutes.addSessions(to: router)
             // Without the upgrade headers, the socket's URL is still known: say what it wants.

@@ -1,5 +1,4 @@
 import Foundation
-import RBMAdapter
 import SwitchboardCore
 
 /// A configuration that cannot be used, with every problem found.
@@ -88,37 +87,8 @@ extension GatewayConfiguration {
                 problems.append("SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS: '\(value)' is not a number of seconds")
             }
         }
-        let twilioKeys = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"]
-        if twilioKeys.contains(where: { env[$0] != nil }) {
-            var account = twilio ?? TwilioAccount()
-            if let value = env["TWILIO_ACCOUNT_SID"] { account.accountSid = value }
-            if let value = env["TWILIO_AUTH_TOKEN"] { account.authToken = value }
-            if let value = env["TWILIO_FROM"] { account.from = value }
-            if let value = env["TWILIO_MESSAGING_SERVICE_SID"] { account.messagingServiceSid = value }
-            if let value = env["TWILIO_API_BASE_URL"] { account.apiBaseURL = value }
-            twilio = account
-        }
-        let messengerKeys = ["MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_PAGE_ID",
-                             "MESSENGER_API_BASE_URL", "MESSENGER_API_VERSION"]
-        if messengerKeys.contains(where: { env[$0] != nil }) {
-            var app = messenger ?? MessengerApp()
-            if let value = env["MESSENGER_APP_SECRET"] { app.appSecret = value }
-            if let value = env["MESSENGER_VERIFY_TOKEN"] { app.verifyToken = value }
-            if let value = env["MESSENGER_PAGE_ACCESS_TOKEN"] { app.pageAccessToken = value }
-            if let value = env["MESSENGER_PAGE_ID"] { app.pageId = value }
-            if let value = env["MESSENGER_API_BASE_URL"] { app.apiBaseURL = value }
-            if let value = env["MESSENGER_API_VERSION"] { app.apiVersion = value }
-            messenger = app
-        }
-        let rbmKeys = ["RBM_AGENT_ID", "RBM_CLIENT_TOKEN", "RBM_ACCESS_TOKEN", "RBM_SERVICE_ACCOUNT_FILE", "RBM_API_BASE_URL"]
-        if rbmKeys.contains(where: { env[$0] != nil }) {
-            var agent = rbm ?? RBMAgent()
-            if let value = env["RBM_AGENT_ID"] { agent.agentId = value }
-            if let value = env["RBM_CLIENT_TOKEN"] { agent.clientToken = value }
-            if let value = env["RBM_ACCESS_TOKEN"] { agent.accessToken = value }
-            if let value = env["RBM_SERVICE_ACCOUNT_FILE"] { agent.serviceAccountFile = value }
-            if let value = env["RBM_API_BASE_URL"] { agent.apiBaseURL = value }
-            rbm = agent
+        for registration in ChannelRegistry.providers {
+            registration.applyEnvironment(env, to: &self)
         }
         applyEventWebhookEnvironment(env, problems: &problems)
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
@@ -178,44 +148,8 @@ extension GatewayConfiguration {
         if outbox.retryBaseSeconds <= 0 || outbox.retryMaxSeconds < outbox.retryBaseSeconds {
             problems.append("outbox.retryBaseSeconds/retryMaxSeconds: need 0 < base <= max")
         }
-        if let twilio {
-            let hasSid = twilio.accountSid?.isEmpty == false
-            let hasToken = twilio.authToken?.isEmpty == false
-            if hasSid != hasToken {
-                problems.append("twilio: accountSid (TWILIO_ACCOUNT_SID) and authToken (TWILIO_AUTH_TOKEN) go together")
-            }
-            if hasSid, twilio.from?.isEmpty != false, twilio.messagingServiceSid?.isEmpty != false {
-                problems.append("twilio: set from (TWILIO_FROM) or messagingServiceSid (TWILIO_MESSAGING_SERVICE_SID)")
-            }
-            if !(twilio.apiBaseURL.hasPrefix("http://") || twilio.apiBaseURL.hasPrefix("https://")) {
-                problems.append("twilio.apiBaseURL: '\(twilio.apiBaseURL)' must start with http:// or https://")
-            }
-        }
-        if let messenger {
-            let given = [messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken].filter { $0?.isEmpty == false }.count
-            if given != 0 && given != 3 {
-                problems.append("messenger: appSecret (MESSENGER_APP_SECRET), verifyToken (MESSENGER_VERIFY_TOKEN) and pageAccessToken (MESSENGER_PAGE_ACCESS_TOKEN) go together")
-            }
-            if !(messenger.apiBaseURL.hasPrefix("http://") || messenger.apiBaseURL.hasPrefix("https://")) {
-                problems.append("messenger.apiBaseURL: '\(messenger.apiBaseURL)' must start with http:// or https://")
-            }
-        }
-        if let rbm {
-            let hasToken = rbm.accessToken?.isEmpty == false
-            let hasServiceAccount = rbm.serviceAccountFile?.isEmpty == false
-            let given = [rbm.agentId, rbm.clientToken].filter { $0?.isEmpty == false }.count + (hasToken || hasServiceAccount ? 1 : 0)
-            if given != 0 && given != 3 {
-                problems.append("rbm: agentId (RBM_AGENT_ID), clientToken (RBM_CLIENT_TOKEN) and accessToken (RBM_ACCESS_TOKEN) or serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE) go together")
-            }
-            if hasToken && hasServiceAccount {
-                problems.append("rbm: accessToken (RBM_ACCESS_TOKEN) and serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE) are two ways to authorize; set one")
-            }
-            if let file = rbm.serviceAccountFile, hasServiceAccount, case .failure(let problem) = Self.loadServiceAccount(file) {
-                problems.append("rbm.serviceAccountFile (RBM_SERVICE_ACCOUNT_FILE): \(problem.description)")
-            }
-            if !(rbm.apiBaseURL.hasPrefix("http://") || rbm.apiBaseURL.hasPrefix("https://")) {
-                problems.append("rbm.apiBaseURL: '\(rbm.apiBaseURL)' must start with http:// or https://")
-            }
+        for registration in ChannelRegistry.providers {
+            problems += registration.problems(in: self)
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
     }

@@ -250,60 +250,10 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    public struct TwilioAccount: Codable, Sendable, Equatable {
-        public var accountSid: String?
-        public var authToken: String?
-        public var from: String?
-        public var messagingServiceSid: String?
-        public var apiBaseURL: String = "https://api.twilio.com"
-        /// Whether the sender sends MMS; without it, media goes as links in the text.
-        public var mms: Bool?
-        public init() {}
-    }
-
-    public struct MessengerApp: Codable, Sendable, Equatable {
-        public var appSecret: String?
-        public var verifyToken: String?
-        public var pageAccessToken: String?
-        public var pageId: String?
-        public var apiBaseURL: String = "https://graph.facebook.com"
-        public var apiVersion: String = "v21.0"
-        /// Whether the app may send `HUMAN_AGENT`-tagged agent replies up to 7 days after the contact's
-        /// last message (it needs Meta's permission); otherwise replies outside 24 hours are refused.
-        public var allowHumanAgentTag: Bool = false
-        public init() {}
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            appSecret = try c.decodeIfPresent(String.self, forKey: .appSecret)
-            verifyToken = try c.decodeIfPresent(String.self, forKey: .verifyToken)
-            pageAccessToken = try c.decodeIfPresent(String.self, forKey: .pageAccessToken)
-            pageId = try c.decodeIfPresent(String.self, forKey: .pageId)
-            apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://graph.facebook.com"
-            apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? "v21.0"
-            allowHumanAgentTag = try c.decodeIfPresent(Bool.self, forKey: .allowHumanAgentTag) ?? false
-        }
-    }
-
-    public struct RBMAgent: Codable, Sendable, Equatable {
-        public var agentId: String?
-        public var clientToken: String?
-        /// A static OAuth token; or else `serviceAccountFile`.
-        public var accessToken: String?
-        /// A Google service-account JSON key: tokens are minted from it and refreshed.
-        public var serviceAccountFile: String?
-        public var apiBaseURL: String = "https://rcsbusinessmessaging.googleapis.com"
-        public init() {}
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
-            clientToken = try c.decodeIfPresent(String.self, forKey: .clientToken)
-            accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
-            serviceAccountFile = try c.decodeIfPresent(String.self, forKey: .serviceAccountFile)
-            apiBaseURL = try c.decodeIfPresent(String.self, forKey: .apiBaseURL) ?? "https://rcsbusinessmessaging.googleapis.com"
-        }
-    }
+    /// The provider channels' sections, each brought by its adapter's target.
+    public typealias TwilioAccount = TwilioConfigurationSection
+    public typealias MessengerApp = MessengerConfigurationSection
+    public typealias RBMAgent = RBMConfigurationSection
 
     public struct WebChatSettings: Codable, Sendable, Equatable {
         public var enabled: Bool = true
@@ -364,58 +314,19 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The Twilio adapter's settings, or nil when the channel lacks its secrets (it is then disabled).
-    public var twilioSettings: TwilioSettings? {
-        guard let twilio, let sid = twilio.accountSid, !sid.isEmpty, let token = twilio.authToken, !token.isEmpty,
-              (twilio.from?.isEmpty == false || twilio.messagingServiceSid?.isEmpty == false)
-        else { return nil }
-        var settings = TwilioSettings(
-            accountSid: sid, authToken: token, from: twilio.from, messagingServiceSid: twilio.messagingServiceSid,
-            apiBaseURL: twilio.apiBaseURL, statusCallbackURL: effectivePublicURL + "/webhooks/twilio/status")
-        settings.mms = twilio.mms ?? true
-        return settings
-    }
+    public var twilioSettings: TwilioSettings? { twilio?.settings(publicURL: effectivePublicURL) }
 
     /// The Messenger adapter's settings, or nil when the app secret, verify token or page token is missing.
-    public var messengerSettings: MessengerSettings? {
-        guard let messenger, let secret = messenger.appSecret, !secret.isEmpty, let verify = messenger.verifyToken, !verify.isEmpty,
-              let token = messenger.pageAccessToken, !token.isEmpty
-        else { return nil }
-        return MessengerSettings(
-            appSecret: secret, verifyToken: verify, pageAccessToken: token, pageId: messenger.pageId,
-            apiBaseURL: messenger.apiBaseURL, apiVersion: messenger.apiVersion)
-    }
+    public var messengerSettings: MessengerSettings? { messenger?.settings(publicURL: effectivePublicURL) }
 
-    /// The RBM adapter's settings, or nil when the agent id, client token or credentials (an access
-    /// token, or a service-account file that reads as one) are missing. The file's problems are
-    /// reported by `validate()`.
-    public var rbmSettings: RBMSettings? {
-        guard let rbm, let agent = rbm.agentId, !agent.isEmpty, let client = rbm.clientToken, !client.isEmpty else { return nil }
-        if let file = rbm.serviceAccountFile, !file.isEmpty {
-            guard case .success(let account) = Self.loadServiceAccount(file) else { return nil }
-            return RBMSettings(agentId: agent, clientToken: client, credentials: .serviceAccount(account), apiBaseURL: rbm.apiBaseURL)
-        }
-        guard let access = rbm.accessToken, !access.isEmpty else { return nil }
-        return RBMSettings(agentId: agent, clientToken: client, accessToken: access, apiBaseURL: rbm.apiBaseURL)
-    }
+    /// The RBM adapter's settings, or nil when the agent id, client token or credentials are missing.
+    public var rbmSettings: RBMSettings? { rbm?.settings(publicURL: effectivePublicURL) }
 
     /// With `RBM_SERVICE_ACCOUNT_FILE`, the account's public key: the simulator plays that
     /// account's token endpoint (the file's `token_uri` then names the simulator's `/token`).
     public var rbmServiceAccountPublicKey: String? {
         guard case .serviceAccount(let account) = rbmSettings?.credentials else { return nil }
         return account.publicKeyPEM
-    }
-
-    /// A service-account key file, read and checked; the failure names the file and the field.
-    static func loadServiceAccount(_ path: String) -> Result<GoogleServiceAccount, GoogleServiceAccount.KeyError> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(.init(description: "\(path) cannot be read"))
-        }
-        guard data.count <= 64 * 1024 else { return .failure(.init(description: "\(path) is larger than a key file (64 KiB)")) }
-        do {
-            return .success(try GoogleServiceAccount(json: Array(data)))
-        } catch {
-            return .failure(.init(description: "\(path): \(error.description)"))
-        }
     }
 
     /// The SQLite file path named by `database`, or nil for a PostgreSQL (or invalid) URL.

@@ -37,16 +37,7 @@ public struct IngestPipeline: Sendable {
                     queuedReplies = true
                 }
             case .statusUpdate(let update):
-                if let message = try await store.applyStatus(update, at: now()) {
-                    self.events.publish(.status(message))
-                    logger.debug("status updated", metadata: [
-                        "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
-                    ])
-                } else {
-                    logger.info("status report not applied (unknown message or not forward)", metadata: [
-                        "channel": "\(update.channel.rawValue)", "status": "\(update.status.rawValue)",
-                    ])
-                }
+                try await apply(update, logger: logger)
             case .watermark(let watermark):
                 let moved = try await store.applyWatermark(watermark, at: now())
                 logger.debug("watermark applied", metadata: [
@@ -92,6 +83,24 @@ public struct IngestPipeline: Sendable {
             ])
         }
         return result
+    }
+
+    /// Applies a status report (a provider's callback, a web-chat visitor's read receipt) and tells
+    /// the consoles on every instance; nil when it does not apply (an unknown message, or a status
+    /// that would go backwards).
+    @discardableResult
+    public func apply(_ update: StatusUpdate, logger: Logger) async throws -> Message? {
+        guard let message = try await store.applyStatus(update, at: now()) else {
+            logger.info("status report not applied (unknown message or not forward)", metadata: [
+                "channel": "\(update.channel.rawValue)", "status": "\(update.status.rawValue)",
+            ])
+            return nil
+        }
+        events.publish(.status(message))
+        logger.debug("status updated", metadata: [
+            "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
+        ])
+        return message
     }
 
     /// Asks the outbox to send what was just queued.

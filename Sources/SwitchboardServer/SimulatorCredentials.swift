@@ -1,5 +1,8 @@
 import Foundation
 import SwitchboardCore
+import MessengerAdapter
+import RBMAdapter
+import TwilioSMSAdapter
 
 /// Provider credentials for playing against the simulator. The published ones are written in this
 /// repository, so they authenticate nothing: only `serve --dev` and `switchboard simulate` use them,
@@ -106,13 +109,7 @@ extension GatewayConfiguration {
     /// outside `--dev` such a channel would accept webhooks signed by anyone.
     public var publishedSecretProblems: [String] {
         let published = Set(SimulatorCredentials.published.secrets)
-        let configured: [(String, String?)] = [
-            ("twilio.authToken (TWILIO_AUTH_TOKEN)", twilio?.authToken),
-            ("messenger.appSecret (MESSENGER_APP_SECRET)", messenger?.appSecret),
-            ("messenger.verifyToken (MESSENGER_VERIFY_TOKEN)", messenger?.verifyToken),
-            ("messenger.pageAccessToken (MESSENGER_PAGE_ACCESS_TOKEN)", messenger?.pageAccessToken),
-            ("rbm.clientToken (RBM_CLIENT_TOKEN)", rbm?.clientToken),
-            ("rbm.accessToken (RBM_ACCESS_TOKEN)", rbm?.accessToken),
+        let configured: [(name: String, value: String?)] = ChannelRegistry.providers.flatMap { $0.secrets(in: self) } + [
             ("webchat.secret (SWITCHBOARD_WEBCHAT_SECRET)", webchat.secret),
             ("apiToken (SWITCHBOARD_API_TOKEN)", apiToken),
         ]
@@ -124,12 +121,9 @@ extension GatewayConfiguration {
 
     /// Each channel with whether it is enabled and, when it is not, why: the startup listing.
     public var channelStates: [(channel: SwitchboardCore.Channel, disabledBecause: String?)] {
-        [
-            (.sms, twilioSettings == nil
-                ? "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID)" : nil),
-            (.rcs, rbmSettings == nil ? "set RBM_AGENT_ID, RBM_CLIENT_TOKEN and RBM_ACCESS_TOKEN (or RBM_SERVICE_ACCOUNT_FILE)" : nil),
-            (.messenger, messengerSettings == nil
-                ? "set MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN and MESSENGER_PAGE_ACCESS_TOKEN" : nil),
+        ChannelRegistry.providers.map { registration in
+            (registration.channel, registration.registered(in: self).adapter == nil ? registration.missingCredentialsHint : nil)
+        } + [
             (.webchat, webchat.enabled ? nil : "webchat.enabled is false"),
         ]
     }

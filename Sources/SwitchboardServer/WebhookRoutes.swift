@@ -3,8 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import MessengerAdapter
-import RBMAdapter
 import SwitchboardCore
 
 /// The provider webhook routes: read the body within the limit, let the channel's adapter verify
@@ -17,61 +15,44 @@ struct WebhookRoutes: Sendable {
     let maxFormParameters: Int
     let maxJSONDepth: Int
 
-    /// Registers `POST path` for `adapter`; a nil adapter (missing secrets) answers 404 `channel_disabled`.
-    func addPost(_ path: RouterPath, channel: SwitchboardCore.Channel, adapter: (any InboundChannelAdapter)?, to router: Router<GatewayRequestContext>) {
-        router.post(path) { request, context in
-            guard let adapter else { throw Self.disabled(channel) }
-            return try await self.handle(request, context: context, adapter: adapter)
-        }
-    }
-
-    /// `GET /webhooks/messenger`: Meta's subscription handshake, answered with `hub.challenge` as text.
-    func addMessengerHandshake(adapter: MessengerAdapter?, to router: Router<GatewayRequestContext>) {
-        router.get("webhooks/messenger") { request, context in
-            guard let adapter else { throw Self.disabled(.messenger) }
-            do throws(WebhookError) {
-                let challenge = try adapter.handshake(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
-                var headers = HTTPFields()
-                headers[.contentType] = "text/plain; charset=utf-8"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: challenge)))
-            } catch {
-                context.logger.warning("Messenger handshake refused", metadata: ["reason": "\(error.reason)"])
-                throw GatewayError(error)
-            }
-        }
-    }
-
-    /// `POST /webhooks/rbm`: the clientToken/secret setup handshake (answered with the secret), or
-    /// signed user messages and events.
-    func addRBM(adapter: RBMAdapter?, to router: Router<GatewayRequestContext>) {
-        router.post("webhooks/rbm") { request, context in
-            guard let adapter else { throw Self.disabled(.rcs) }
+    /// Registers each of the channel's webhook endpoints: a request its handshake recognizes is
+    /// answered with the handshake's text, any other is verified, decoded, stored and acknowledged.
+    /// A channel without an adapter (missing secrets) answers 404 `channel_disabled`.
+    func add(_ registered: RegisteredChannel, to router: Router<GatewayRequestContext>) {
+        let handshake = registered.handshake
+        let channel = registered.channel
+        let handler: @Sendable (Request, GatewayRequestContext) async throws -> Response = { request, context in
+            guard let adapter = registered.adapter else { throw Self.disabled(channel) }
             var request = request
             let webhook = try await self.webhookRequest(&request)
-            let secret: String?
-            do throws(WebhookError) {
-                secret = try adapter.handshakeSecret(webhook)
-            } catch {
-                context.logger.warning("RBM handshake refused", metadata: ["reason": "\(error.reason)"])
-                throw GatewayError(error)
-            }
-            if let secret {
-                var headers = HTTPFields()
-                headers[.contentType] = "text/plain; charset=utf-8"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: secret)))
+            if let handshake {
+                let answer: String?
+                do throws(WebhookError) {
+                    answer = try handshake.handshakeAnswer(webhook)
+                } catch {
+                    context.logger.warning(
+                        "webhook handshake refused", metadata: ["channel": "\(channel.rawValue)", "reason": "\(error.reason)"])
+                    throw GatewayError(error)
+                }
+                if let answer {
+                    var headers = HTTPFields()
+                    headers[.contentType] = "text/plain; charset=utf-8"
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
+                }
             }
             return try await self.process(webhook, path: request.uri.path, context: context, adapter: adapter)
+        }
+        for endpoint in registered.webhookEndpoints {
+            if endpoint.method == "GET" {
+                router.get(RouterPath(endpoint.path), use: handler)
+            } else {
+                router.post(RouterPath(endpoint.path), use: handler)
+            }
         }
     }
 
     static func disabled(_ channel: SwitchboardCore.Channel) -> GatewayError {
         GatewayError(.notFound, code: "channel_disabled", message: "the \(channel.rawValue) channel is not configured on this gateway")
-    }
-
-    func handle(_ request: Request, context: GatewayRequestContext, adapter: any InboundChannelAdapter) async throws -> Response {
-        var request = request
-        let webhook = try await webhookRequest(&request)
-        return try await process(webhook, path: request.uri.path, context: context, adapter: adapter)
     }
 
     /// The request as adapters see it: the body read within the limit (413 above it), its shape

@@ -2,11 +2,14 @@ import CurlHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import MessengerAdapter
+import RBMAdapter
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
 import Synchronization
+import TwilioSMSAdapter
 import _CryptoExtras
 
 /// A gateway and the provider simulator in process, on ephemeral loopback ports, with a temporary

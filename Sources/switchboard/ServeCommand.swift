@@ -106,8 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// The simulator, when a provider's API base URL points at the configured simulator address.
     static func inProcessSimulator(_ configuration: GatewayConfiguration, client: CurlHTTPClient, logger: Logger) -> Simulator? {
         let simulatorBase = "http://\(configuration.simulator.host):\(configuration.simulator.port)"
-        let bases = [configuration.twilio?.apiBaseURL, configuration.messenger?.apiBaseURL, configuration.rbm?.apiBaseURL]
-        guard bases.contains(where: { $0?.hasPrefix(simulatorBase) == true }) else { return nil }
+        guard configuration.providerAPIBaseURLs.contains(where: { $0.hasPrefix(simulatorBase) }) else { return nil }
         return Simulator(
             settings: SimulatorSettings(
                 host: configuration.simulator.host, port: configuration.simulator.port, accounts: configuration.providerAccounts),

@@ -3,8 +3,11 @@ import CurlHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import MessengerAdapter
+import RBMAdapter
 import SwitchboardServer
 import SwitchboardSimulator
+import TwilioSMSAdapter
 
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

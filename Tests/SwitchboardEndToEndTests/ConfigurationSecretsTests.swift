@@ -1,8 +1,10 @@
 import Foundation
-import SwitchboardCore
+import MessengerAdapter
 import RBMAdapter
+import SwitchboardCore
 import SwitchboardServer
 import Testing
+import TwilioSMSAdapter
 
 @Suite("Configuration: credentials and limits")
 struct ConfigurationSecretsTests {

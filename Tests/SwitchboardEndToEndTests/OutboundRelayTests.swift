@@ -1,5 +1,6 @@
 import CurlHTTPClient
 import Foundation
+import MessengerAdapter
 import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator

@@ -8,6 +8,7 @@ import SwitchboardServer
 import SwitchboardSimulator
 import SwitchboardStorage
 import Testing
+import TwilioSMSAdapter
 
 #if canImport(Glibc)
 import Glibc

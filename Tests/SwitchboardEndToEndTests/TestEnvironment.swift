@@ -3,7 +3,9 @@ import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import MessengerAdapter
 import NIOCore
+import RBMAdapter
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
@@ -11,6 +13,7 @@ import SwitchboardSimulator
 import SwitchboardStorage
 import Synchronization
 import Testing
+import TwilioSMSAdapter
 
 /// A real gateway and a real simulator on ephemeral loopback ports, with a temporary SQLite file.
 /// The gateway believes it is reached at `publicURL` (as behind a proxy), so signatures must cover that.

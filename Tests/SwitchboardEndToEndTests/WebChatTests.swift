@@ -71,10 +71,18 @@ struct WebChatTests {
         }
     }
 
-    @Test("a visitor's message is stored and echoed with its id, the bot replies over the socket, and a resent frame is not stored twice")
+    @Test("a visitor's message is stored and echoed with its id, the bot replies over the socket, its read receipt reaches the consoles' event stream, and a resent frame is not stored twice")
     func conversation() async throws {
         try await TestEnvironment.with { env in
             let visitor = try await session(env)
+            // What the consoles' event streams (GET /api/v1/events) are fed.
+            let subscription = env.gateway.events.subscribe()
+            let published = Mutex<[GatewayEvent]>([])
+            let collector = Task { for await event in subscription.events { published.withLock { $0.append(event) } } }
+            defer {
+                subscription.end()
+                collector.cancel()
+            }
             try await withSocket(env, token: visitor.token) { send, next in
                 try await send(#"{"type":"message","text":"hello","id":"c1"}"#)
                 let echo = try await next()
@@ -105,6 +113,11 @@ struct WebChatTests {
             }
             #expect(try await env.count("messages", where: "direction = 'inbound'") == 1)
             #expect(try await env.count("messages", where: "direction = 'outbound' AND status = 'read'") == 1)
+            try await eventually("the visitor's read receipt is published as message.status") {
+                published.withLock { events in
+                    events.contains { $0.type == .messageStatus && $0.message?.status == .read && $0.message?.direction == .outbound }
+                }
+            }
         }
     }
 

@@ -187,18 +187,18 @@ struct WebChatRoutes: Sendable {
                     await reply(.error(code: "unknown_message", message: "no message \(messageId.prefix(64)) was sent to you"), outbound: outbound)
                     return
                 }
-                // Web-chat messages carry their own id as the provider id.
-                if let message = try await store.applyStatus(
-                    StatusUpdate(channel: .webchat, providerMessageId: target.id, status: .read), at: Date()) {
+                // Web-chat messages carry their own id as the provider id. The receipt goes through
+                // the pipeline as any channel's status report does (the consoles on every instance
+                // show the reply read; event webhooks get message.status).
+                if let message = try await pipeline.apply(
+                    StatusUpdate(channel: .webchat, providerMessageId: target.id, status: .read), logger: logger) {
                     await hub.push(.status(messageId: message.id, status: message.status), to: visitor)
-                    // The consoles (on every instance) show the reply read, as for any channel's status.
-                    pipeline.events.publish(.status(message))
                 }
             } catch {
                 await reply(.error(code: "storage_unavailable", message: "the read receipt was not stored"), outbound: outbound)
             }
         case .typing:
-            logger.debug("visitor typing")
+            try? await pipeline.ingest([.typing(channel: .webchat, senderAddress: visitor)], logger: logger)
         }
     }
 
