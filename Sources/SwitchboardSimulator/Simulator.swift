@@ -31,132 +31,13 @@ public struct Simulator: Sendable {
         let router = Router(context: SimulatorRequestContext.self)
         router.add(middleware: ConnectionCountingMiddleware(log: connections))
         let connections = self.connections
-        let accounts = settings.accounts
-        let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
-        let messenger = MessengerSendFake(pageAccessToken: accounts.messengerPageAccessToken)
-        let googleTokens = accounts.rbmServiceAccountPublicKey.flatMap {
-            try? GoogleTokenFake(
-                publicKeyPEM: $0, lifetime: settings.rbmTokenLifetimeSeconds,
-                advertisedLifetime: settings.rbmTokenAdvertisedLifetimeSeconds)
+        for provider in SimulatedProviders.all(settings: settings, logger: logger) {
+            provider.addRoutes(to: router, simulator: self)
         }
-        if accounts.rbmServiceAccountPublicKey != nil, googleTokens == nil {
-            logger.error("the RBM service account's public key is not an RSA public key in PEM: the token endpoint refuses every request")
-        }
-        let rbm = RBMFake(accessToken: accounts.rbmAccessToken, serviceAccountTokens: googleTokens)
         let recorder = self.recorder
         let scenario = self.scenario
         let callbacks = self.callbacks
         let accepted = self.accepted
-        router.post("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
-            var request = request
-            let buffer = try await request.collectBody(upTo: 1 << 20)
-            let form = (try? FormURLEncoding.decode(buffer.readableBytesView)) ?? []
-            var answer = twilio.answer(
-                pathAccountSid: try context.parameters.require("accountSid"),
-                authorization: request.headers[.authorization], form: form)
-            let fault = await scenario.nextFault(for: "twilio")
-            if let fault, let status = fault.status {
-                let code = fault.errorCode ?? (status == 429 ? 20429 : 20500)
-                answer = TwilioMessagesFake.error(status: status, code: code, message: TwilioMessagesFake.message(forCode: code))
-            }
-            // Twilio creates the message, then answers: a delayed answer (a client's timeout) does
-            // not undo it. A reset stands for a request dropped before Twilio acted on it.
-            if answer.sid != nil, fault?.reset != true {
-                await accepted.acceptTwilio(answer.body, at: Date())
-            }
-            _ = await Self.apply(fault)
-            try await Self.record(
-                RecordedRequest(provider: "twilio", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.1] }, json: nil),
-                status: answer.status, providerMessageId: answer.sid, fault: fault, recorder: recorder, context: context)
-            if let callbacks, let sid = answer.sid {
-                Task { await callbacks.twilio(sid: sid, form: form, faults: fault?.callbacks) }
-            }
-            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
-        }
-        router.get("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
-            let query = (try? FormURLEncoding.decode(Array((request.uri.query ?? "").utf8))) ?? []
-            let answer = await twilio.list(
-                pathAccountSid: try context.parameters.require("accountSid"), authorization: request.headers[.authorization],
-                query: query, accepted: accepted)
-            await recorder.record(RecordedRequest(
-                provider: "twilio", method: "GET", path: request.uri.path, form: query.map { [$0.0, $0.1] }, json: nil,
-                responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
-        }
-        router.post(":version/me/messages") { request, context in
-            var request = request
-            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            var answer = messenger.answer(accessToken: request.uri.queryParameters["access_token"].map(String.init), body: body)
-            let fault = await Self.apply(scenario.nextFault(for: "messenger"))
-            if let fault, let status = fault.status {
-                let code = fault.errorCode ?? (status == 429 ? 613 : 2)
-                answer = MessengerSendFake.error(status: status, code: code, type: "OAuthException", message: MessengerSendFake.message(forCode: code))
-            }
-            try await Self.record(
-                RecordedRequest(provider: "messenger", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self)),
-                status: answer.status, providerMessageId: answer.messageId, fault: fault, recorder: recorder, context: context)
-            if let callbacks, let mid = answer.messageId, case .string(let recipient)? = answer.body["recipient_id"] {
-                Task { await callbacks.messenger(recipient: recipient, mid: mid, faults: fault?.callbacks) }
-            }
-            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
-        }
-        router.post("v1/phones/:phone/agentMessages") { request, context in
-            var request = request
-            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            let phone = try context.parameters.require("phone")
-            var answer = rbm.agentMessage(
-                phone: phone, messageId: request.uri.queryParameters["messageId"].map(String.init),
-                authorization: request.headers[.authorization], body: body)
-            if case .some(.none) = await scenario.rcsFeatures(of: phone), answer.status == 200 {
-                answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
-            }
-            let fault = await scenario.nextFault(for: "rbm")
-            if let fault, let status = fault.status {
-                answer = RBMFake.error(status, status: status == 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE", message: "Simulated failure")
-            }
-            // RBM keeps the message before answering (a delayed answer does not undo it), and ignores
-            // a later message with the same id, answering 409 ALREADY_EXISTS.
-            if answer.status == 200, let messageId = answer.messageId, fault?.reset != true,
-               !(await accepted.acceptRBM(messageId: messageId)) {
-                answer = RBMFake.alreadyExists(messageId)
-            }
-            _ = await Self.apply(fault)
-            try await Self.record(
-                RecordedRequest(provider: "rbm", method: "POST", path: request.uri.path, form: nil, json: String(decoding: body, as: UTF8.self)),
-                status: answer.status, providerMessageId: answer.messageId, fault: fault, recorder: recorder, context: context)
-            if let callbacks, answer.status == 200, let messageId = answer.messageId {
-                Task { await callbacks.rbm(phone: phone, messageId: messageId, faults: fault?.callbacks) }
-            }
-            return try Self.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
-        }
-        // Google's OAuth token endpoint for a service account (the key file's token_uri).
-        router.post("token") { request, context in
-            var request = request
-            let buffer = try await request.collectBody(upTo: 64 * 1024)
-            let form = (try? FormURLEncoding.decode(buffer.readableBytesView)) ?? []
-            let audience = "http://" + (request.head.authority ?? "") + request.uri.path
-            let answer = googleTokens?.token(form: form, audience: audience)
-                ?? GoogleTokenFake.error("unauthorized_client", "No service account is configured in the simulator.")
-            await recorder.record(RecordedRequest(
-                provider: "google-oauth", method: "POST", path: request.uri.path, form: form.map { [$0.0, $0.0 == "assertion" ? "(JWT)" : $0.1] },
-                json: nil, responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
-        }
-        router.get("v1/phones/:phone/capabilities") { request, context in
-            let phone = try context.parameters.require("phone")
-            var answer = rbm.capabilities(phone: phone, authorization: request.headers[.authorization])
-            if answer.status == 200, let declared = await scenario.rcsFeatures(of: phone) {
-                if let features = declared {
-                    answer.body = ["features": .array(features.map(JSONValue.string))]
-                } else {
-                    answer = RBMFake.error(404, status: "NOT_FOUND", message: "Requested entity was not found.")
-                }
-            }
-            await recorder.record(RecordedRequest(
-                provider: "rbm", method: "GET", path: request.uri.path, form: nil, json: nil,
-                responseStatus: answer.status, providerMessageId: nil, receivedAt: Date()))
-            return try Self.json(answer.body, status: answer.status)
-        }
         // Media a simulated phone "sent" (MMS MediaUrl, Messenger attachment): a small picture
         // drawn here, so attachments render without any network.
         router.get("_simulator/media/:name") { _, context in

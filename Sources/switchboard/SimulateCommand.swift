@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import MessengerAdapter
 import RBMAdapter
+import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
 import TwilioSMSAdapter
@@ -94,7 +95,7 @@ struct SimulateSendCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Option(help: "The channel: sms, rcs or messenger.")
+    @Option(help: "The channel: sms, rcs, messenger or webchat.")
     var channel: String = "sms"
 
     @Option(help: "The sender: an E.164 phone number for sms and rcs, a PSID for messenger, a visitor token for webchat (default: a new visitor).")
@@ -125,16 +126,23 @@ struct SimulateSendCommand: AsyncParsableCommand {
     var secondsAgo: Int?
 
     func run() async throws {
-        if let secondsAgo, channel != "messenger" || !(0...(365 * 86_400)).contains(secondsAgo) {
-            throw ValidationError("--seconds-ago is for messenger, from 0 to 31536000")
+        if let secondsAgo, !(0...(365 * 86_400)).contains(secondsAgo) {
+            throw ValidationError("--seconds-ago must be from 0 to 31536000")
         }
-        if duplicate, channel == "webchat" {
-            throw ValidationError("--duplicate is for provider webhooks (sms, rcs, messenger); web-chat frames are de-duplicated by their id")
+        if channel == "webchat" {
+            if duplicate {
+                throw ValidationError("--duplicate is for provider webhooks; web-chat frames are de-duplicated by their id")
+            }
+            try await send(messageId: messageId)
+            return
+        }
+        guard let simulated = SwitchboardCore.Channel(rawValue: channel), InboundWebhookSender.simulatedChannels.contains(simulated) else {
+            let names = InboundWebhookSender.simulatedChannels.map(\.rawValue) + ["webchat"]
+            throw ValidationError("channel '\(channel)' cannot be simulated; use \(names.joined(separator: ", "))")
         }
         var messageId = self.messageId
         if duplicate, messageId == nil {
-            messageId = channel == "sms" ? InboundWebhookSender.newID(prefix: "SM", hexDigits: 32)
-                : channel == "messenger" ? "m_\(UUID().uuidString)" : UUID().uuidString
+            messageId = try InboundWebhookSender.newMessageId(for: simulated)
         }
         for delivery in 1...(duplicate ? 2 : 1) {
             if duplicate { Console.print("delivery \(delivery) of 2:") }
@@ -147,30 +155,26 @@ struct SimulateSendCommand: AsyncParsableCommand {
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
+        if channel == "webchat" {
+            if secondsAgo != nil || !media.isEmpty { throw ValidationError("a web-chat message carries text and a payload only") }
+            try await sendWebChat(gatewayURL: gatewayURL, client: client)
+            return
+        }
         let sender = InboundWebhookSender(
             gatewayURL: gatewayURL, publicURL: publicURL ?? configuration.publicURL ?? gatewayURL,
             accounts: configuration.providerAccounts, client: client)
-        if from.isEmpty, channel != "webchat" { throw ValidationError("--from is required for \(channel)") }
+        if from.isEmpty { throw ValidationError("--from is required for \(channel)") }
+        let message = SimulatedInbound(
+            from: from, text: text, payload: payload, media: media.map(Self.mediaItem), messageId: messageId,
+            sentAt: secondsAgo.map { Date().addingTimeInterval(-Double($0)) })
         let delivery: InboundWebhookSender.Delivery
         do {
-            switch channel {
-            case "sms":
-                guard configuration.twilio?.authToken != nil else { throw ValidationError("signing Twilio webhooks needs twilio.authToken") }
-                delivery = try await sender.sendSMS(from: from, text: text, mediaURLs: media.map(Self.mediaItem), messageSid: messageId)
-            case "rcs":
-                guard configuration.rbm?.clientToken != nil else { throw ValidationError("signing RBM webhooks needs rbm.clientToken") }
-                delivery = try await sender.sendRCS(phone: from, text: text, postbackData: payload, messageId: messageId)
-            case "webchat":
-                try await sendWebChat(gatewayURL: gatewayURL, client: client)
-                return
-            case "messenger":
-                guard configuration.messenger?.appSecret != nil else { throw ValidationError("signing Messenger webhooks needs messenger.appSecret") }
-                delivery = try await sender.sendMessenger(
-                    psid: from, text: text, quickReplyPayload: payload, mid: messageId,
-                    timestamp: Date().addingTimeInterval(-Double(secondsAgo ?? 0)))
-            default:
-                throw ValidationError("channel '\(channel)' cannot be simulated; use sms, rcs, messenger or webchat")
-            }
+            let webhook = try sender.webhook(for: message, on: SwitchboardCore.Channel(rawValue: channel) ?? .sms)
+            delivery = try await sender.send(webhook)
+        } catch let error as InboundWebhookSender.Unsupported {
+            throw ValidationError(error.description)
+        } catch let error as InboundWebhookSender.MissingAccount {
+            throw ValidationError(error.description)
         } catch let error as HTTPClientError {
             throw ValidationError("the gateway at \(gatewayURL) did not answer: \(error)")
         }
