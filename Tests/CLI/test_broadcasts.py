@@ -103,8 +103,22 @@ def test_a_broadcast_to_1000_reaches_the_reachable_once_across_a_kill(deployment
     assert counts["pending"] == 0 and counts["queued"] == 0 and counts["failed"] == 0 and counts["cancelled"] == 0
     assert counts["sent"] + counts["delivered"] + counts["read"] == 885
     assert final["completedAt"]
-    # Statuses keep arriving after completion: the counts follow them.
-    wait_for(lambda: d.api(f"/broadcasts/{broadcast['id']}")["counts"]["sent"] == 0, 30, message="every message past sent")
+    # Statuses keep arriving after completion: the counts follow them. Twilio does not retry a
+    # status callback, so one that met the killed gateway is lost (as in production) and leaves its
+    # message at sent; every other message moves past sent.
+    broadcast_sids = {request["providerMessageId"] for request in d.provider_requests()
+                      if request["provider"] == "twilio" and request["method"] == "POST"
+                      and dict(map(tuple, request["form"] or [])).get("Body") == text and request["providerMessageId"]}
+
+    def settled():
+        acknowledged = {callback["messageId"] for callback in d.callbacks()
+                        if callback["provider"] == "twilio" and callback["event"] == "delivered"
+                        and 200 <= callback["gatewayStatus"] < 300}
+        lost = len(broadcast_sids - acknowledged)
+        assert lost < 885 // 2, f"{lost} delivery callbacks lost: more than the kill explains"
+        return d.api(f"/broadcasts/{broadcast['id']}")["counts"]["sent"] <= lost
+
+    wait_for(settled, 30, message="every message whose delivery was reported past sent")
     # In the trails: a reachable contact has it, an unsubscribed one does not.
     reached = by_phone[phones[500]]
     assert any(m["content"].get("text") == text for m in d.all_messages(reached["id"]))

@@ -53,12 +53,13 @@ struct RBMServiceAccountTests {
 
     @Test("a token is replaced before it expires, without a refused call or a send waiting")
     func refreshAhead() async throws {
-        // Two-second tokens, honestly advertised: replaced half a second early.
-        let sandbox = try await SwitchboardSandbox.start(rbmServiceAccount: .init(lifetime: 2)) { $0.bot.kind = .echo }
+        // Four-second tokens, honestly advertised: replaced a second early (long enough that a
+        // loaded machine's slow reply does not reach the second token's own refresh).
+        let sandbox = try await SwitchboardSandbox.start(rbmServiceAccount: .init(lifetime: 4)) { $0.bot.kind = .echo }
         do {
             try await sandbox.send(.rcs(from: "+15551237002", text: "one"))
             _ = try await sandbox.expectReply(to: "+15551237002")
-            try await Task.sleep(for: .milliseconds(1_600))
+            try await Task.sleep(for: .milliseconds(3_200))
             try await sandbox.send(.rcs(from: "+15551237002", text: "two"))
             _ = try await sandbox.expectReply(to: "+15551237002")
             // The second send used the first token, still valid, and a new one was fetched

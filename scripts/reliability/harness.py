@@ -252,6 +252,12 @@ class Deployment:
         assert status == 200, status
         return json.loads(body)["items"]
 
+    def callbacks(self):
+        """The status callbacks the simulator sent, each with the gateway's answer (0: unreachable)."""
+        status, _, body = http("GET", f"{self.simulator}/_simulator/callbacks", timeout=30)
+        assert status == 200, status
+        return json.loads(body)["items"]
+
     def add_fault(self, fault):
         status, _, body = http("POST", f"{self.simulator}/_simulator/faults", json.dumps(fault).encode(),
                                {"Content-Type": "application/json"})
