@@ -180,7 +180,17 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             throw MessageError(code: "content_too_long", message: "Messenger text is limited to \(Self.maxText) characters")
         }
         var message: [String: Any] = [:]
-        if let attachment = content.attachments.first, text.isEmpty, content.quickReplies.isEmpty {
+        var quickReplies = content.quickReplies
+        if content.isRich {
+            if let problem = contentProblem(content) { throw problem }
+            switch Self.richMessage(content) {
+            case .success(let rich):
+                message = rich.message
+                quickReplies += rich.quickReplies
+            case .failure(let error):
+                throw error
+            }
+        } else if let attachment = content.attachments.first, text.isEmpty, content.quickReplies.isEmpty {
             message["attachment"] = ["type": attachment.kind.rawValue, "payload": ["url": attachment.url, "is_reusable": true]]
         } else {
             var body = text
@@ -191,10 +201,8 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             }
             message["text"] = body
         }
-        if !content.quickReplies.isEmpty {
-            message["quick_replies"] = content.quickReplies.prefix(Self.maxQuickReplies).map { reply in
-                ["content_type": "text", "title": String(reply.title.prefix(Self.maxQuickReplyTitle)), "payload": reply.payload]
-            }
+        if !quickReplies.isEmpty {
+            message["quick_replies"] = quickReplies.prefix(Self.maxQuickReplies).map(Self.quickReply)
         }
         var body: [String: Any] = ["recipient": ["id": envelope.recipientAddress], "messaging_type": "RESPONSE", "message": message]
         if let tag = envelope.messengerTag {

@@ -165,6 +165,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
     /// lays out: several attachments → carousel → one standalone card (the rest as links) → text
     /// with links; URL and phone quick replies → open-URL/dial actions → plain reply chips.
     public static func contentMessage(_ content: Content, features: Set<String>) throws(MessageError) -> [String: Any] {
+        if content.isRich { return try richContentMessage(content, features: features) }
         var text = content.text ?? ""
         if text.count > maxText {
             throw MessageError(code: "content_too_long", message: "RCS text is limited to \(maxText) characters")
@@ -204,6 +205,144 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         }
         if !suggestions.isEmpty { message["suggestions"] = Array(suggestions) }
         return message
+    }
+
+    /// Cards and actions: one card as a standalone rich card (`RICHCARD_STANDALONE`), 2 to 10 as
+    /// a carousel (`RICHCARD_CAROUSEL`), each action as a suggested action the phone supports (else
+    /// a line of text); without the card feature, text with links and the replies as chips. The
+    /// message's text rides in the first card's description: an RBM message holds text or a card.
+    static func richContentMessage(_ content: Content, features: Set<String>) throws(MessageError) -> [String: Any] {
+        let cards = content.cards
+        let asCards = cards.count == 1 ? features.contains("RICHCARD_STANDALONE")
+            : cards.count > 1 && features.contains("RICHCARD_CAROUSEL")
+        var message: [String: Any] = [:]
+        var messageSuggestions = content.quickReplies.map { suggestion($0, features: features) }
+        var extraLines: [String] = []
+        for action in content.actions {
+            if case .reply(let title, let payload) = action {
+                messageSuggestions.append(suggestion(Content.QuickReply(title: title, payload: payload), features: features))
+            } else if let chip = suggestion(action, features: features) {
+                messageSuggestions.append(chip)
+            } else if let line = RichContentText.line(for: action) {
+                extraLines.append(line)
+            }
+        }
+        if asCards {
+            let text = content.text ?? ""
+            let contents = cards.enumerated().map { index, card in
+                cardContent(card, features: features, leadingText: index == 0 && !text.isEmpty ? text : nil,
+                            trailingLines: index == cards.count - 1 ? extraLines : [])
+            }
+            if cards.count == 1 {
+                message["richCard"] = ["standaloneCard": ["cardOrientation": "VERTICAL", "cardContent": contents[0]]]
+            } else {
+                message["richCard"] = ["carouselCard": ["cardWidth": "MEDIUM", "cardContents": contents]]
+            }
+        } else {
+            // Text with links; every reply (the cards' too) as a chip where chips remain.
+            var degraded = content
+            degraded.quickReplies = []
+            degraded.cards = cards.map { card in
+                var card = card
+                card.actions = card.actions.filter { if case .reply = $0 { false } else { true } }
+                return card
+            }
+            degraded.actions = content.actions.filter { action in
+                if case .reply = action { return false }
+                return suggestion(action, features: features) == nil
+            }
+            for case .reply(let title, let payload) in cards.flatMap(\.actions) {
+                messageSuggestions.append(suggestion(Content.QuickReply(title: title, payload: payload), features: features))
+            }
+            let text = RichContentText.text(degraded)
+            guard !text.isEmpty else { throw MessageError(code: "empty_content", message: "RCS needs text, a file or a card to send") }
+            if text.count > maxText {
+                throw MessageError(code: "content_too_long", message: "RCS text is limited to \(maxText) characters; the cards as text have \(text.count)")
+            }
+            message["text"] = text
+        }
+        if messageSuggestions.count > maxSuggestions {
+            throw MessageError(
+                code: "invalid_action", message: "RCS carries at most \(maxSuggestions) suggestions on a message; this one has \(messageSuggestions.count)")
+        }
+        if !messageSuggestions.isEmpty { message["suggestions"] = messageSuggestions }
+        return message
+    }
+
+    /// Every RBM feature that changes how content renders.
+    static let richFeatures: Set<String> = [
+        "RICHCARD_STANDALONE", "RICHCARD_CAROUSEL", "ACTION_CREATE_CALENDAR_EVENT", "ACTION_DIAL", "ACTION_OPEN_URL",
+        "ACTION_SHARE_LOCATION", "ACTION_VIEW_LOCATION",
+    ]
+
+    /// Rich content RCS cannot carry on any phone: more suggestions than a message holds, or
+    /// cards that as text would pass the text limit on a phone without cards.
+    public func contentProblem(_ content: Content) -> MessageError? {
+        guard content.isRich else { return nil }
+        for features in [Self.richFeatures, Self.basicFeatures] {
+            do throws(MessageError) {
+                _ = try Self.richContentMessage(content, features: features)
+            } catch {
+                return error
+            }
+        }
+        return nil
+    }
+
+    /// A `CardContent`: title, description, media, and the card's actions as suggestions.
+    static func cardContent(_ card: Content.Card, features: Set<String>, leadingText: String?, trailingLines: [String]) -> [String: Any] {
+        var result: [String: Any] = [:]
+        if let title = card.title, !title.isEmpty { result["title"] = title }
+        var suggestions: [[String: Any]] = []
+        var lines: [String] = []
+        for action in card.actions {
+            if case .reply(let title, let payload) = action {
+                suggestions.append(suggestion(Content.QuickReply(title: title, payload: payload), features: features))
+            } else if let chip = suggestion(action, features: features) {
+                suggestions.append(chip)
+            } else if let line = RichContentText.line(for: action) {
+                lines.append(line)
+            }
+        }
+        let description = ([leadingText, card.description].compactMap { $0 }.filter { !$0.isEmpty } + lines + trailingLines)
+            .joined(separator: "\n")
+        if !description.isEmpty { result["description"] = String(description.prefix(2000)) }
+        if let media = card.media {
+            result["media"] = [
+                "height": (media.height ?? .medium).rawValue.uppercased(),
+                "contentInfo": ["fileUrl": media.url, "forceRefresh": false],
+            ]
+        }
+        if !suggestions.isEmpty { result["suggestions"] = suggestions }
+        return result
+    }
+
+    /// A suggested action for `action` when the phone supports it (RBM's Feature names); nil for
+    /// one it does not, or for a reply (a reply chip is made from a quick reply). The postback data
+    /// names the action, so a tap comes back as a postback that says which.
+    /// https://developers.google.com/business-communications/rcs-business-messaging/reference/rest/v1/phones.agentMessages#SuggestedAction
+    static func suggestion(_ action: Content.Action, features: Set<String>) -> [String: Any]? {
+        let (feature, field, value): (String, String, [String: Any])
+        switch action {
+        case .reply:
+            return nil
+        case .openUrl(_, let url):
+            (feature, field, value) = ("ACTION_OPEN_URL", "openUrlAction", ["url": url])
+        case .dial(_, let phone):
+            (feature, field, value) = ("ACTION_DIAL", "dialAction", ["phoneNumber": phone])
+        case .shareLocation:
+            (feature, field, value) = ("ACTION_SHARE_LOCATION", "shareLocationAction", [:])
+        case .viewLocation(_, let latitude, let longitude, let label):
+            var view: [String: Any] = ["latLong": ["latitude": latitude, "longitude": longitude]]
+            if let label { view["label"] = label }
+            (feature, field, value) = ("ACTION_VIEW_LOCATION", "viewLocationAction", view)
+        case .calendar(_, let start, let end, let eventTitle, let description):
+            var event: [String: Any] = ["startTime": start, "endTime": end, "title": eventTitle]
+            if let description { event["description"] = description }
+            (feature, field, value) = ("ACTION_CREATE_CALENDAR_EVENT", "createCalendarEventAction", event)
+        }
+        guard features.contains(feature) else { return nil }
+        return ["action": ["text": action.title, "postbackData": String("\(action.kind):\(action.title)".prefix(2048)), field: value]]
     }
 
     static func card(_ attachment: Content.Attachment, description: String?, suggestions: [[String: Any]]) -> [String: Any] {

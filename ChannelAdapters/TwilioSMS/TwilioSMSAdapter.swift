@@ -154,8 +154,13 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
     /// The Messages create parameters for `envelope`, in order (the lookup of an earlier send
     /// compares Twilio's list with exactly these).
     func sendForm(_ envelope: OutboundEnvelope) throws(MessageError) -> [(String, String)] {
-        var text = Self.renderText(envelope.content)
         var mediaURLs = envelope.content.attachments.map(\.url)
+        // Cards go as text; the first card's picture goes as MMS media where the sender sends MMS.
+        if settings.mms, let picture = envelope.content.cards.first?.media,
+           Content.Attachment.kind(forMimeType: picture.mimeType ?? Self.guessedMimeType(picture.url)) == .image {
+            mediaURLs.append(picture.url)
+        }
+        var text = Self.renderText(envelope.content, carriedMedia: settings.mms ? Set(mediaURLs) : [])
         if !settings.mms, !mediaURLs.isEmpty {
             text = ([text] + mediaURLs).filter { !$0.isEmpty }.joined(separator: "\n")
             mediaURLs = []
@@ -184,16 +189,34 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
         return form
     }
 
-    /// The SMS body: the text, then quick replies as a numbered list ("Reply 1 for Yes, 2 for No").
-    public static func renderText(_ content: Content) -> String {
-        var text = content.text ?? ""
-        if !content.quickReplies.isEmpty {
-            let choices = content.quickReplies.enumerated().map { index, reply in
-                index == 0 ? "Reply \(index + 1) for \(reply.title)" : "\(index + 1) for \(reply.title)"
-            }
-            text += (text.isEmpty ? "" : "\n") + choices.joined(separator: ", ")
+    /// The SMS body: the text, cards and actions as lines, then the replies as a numbered list
+    /// ("Reply 1 for Yes, 2 for No"); `RichContentText` has the rules.
+    public static func renderText(_ content: Content, carriedMedia: Set<String> = []) -> String {
+        RichContentText.text(content, carriedMedia: carriedMedia)
+    }
+
+    /// Cards and actions go as text: refused when that text passes the body limit.
+    public func contentProblem(_ content: Content) -> MessageError? {
+        guard content.isRich else { return nil }
+        let text = Self.renderText(content)
+        guard text.count <= Self.maxBodyCharacters else {
+            return MessageError(
+                code: "content_too_long",
+                message: "SMS carries at most \(Self.maxBodyCharacters) characters; the cards and actions as text have \(text.count)")
         }
-        return text
+        return nil
+    }
+
+    /// A media type from a URL's extension, for a card picture given without one.
+    static func guessedMimeType(_ url: String) -> String? {
+        let path = url.split(separator: "?").first.map(String.init) ?? url
+        switch path.split(separator: ".").last.map({ $0.lowercased() }) {
+        case "png": return "image/png"
+        case "jpg", "jpeg": return "image/jpeg"
+        case "gif": return "image/gif"
+        case "webp": return "image/webp"
+        default: return nil
+        }
     }
 
     public func interpret(_ response: ProviderResponse) -> SendOutcome {

@@ -32,9 +32,14 @@ public protocol OutboundChannelAdapter: Sendable {
     /// provider answers a repeated call by referring to the first one (RBM's 409 for a reused
     /// `messageId`) reads the envelope here; the default reads the answer alone.
     func interpret(_ response: ProviderResponse, for envelope: OutboundEnvelope) -> SendOutcome
+    /// What of `content` the channel cannot carry in any form (after the degradations
+    /// docs/outbound.md lists), naming the part; nil when it can go. The API answers 422 with it.
+    func contentProblem(_ content: Content) -> MessageError?
 }
 
 extension OutboundChannelAdapter {
+    public func contentProblem(_ content: Content) -> MessageError? { nil }
+
     public func interpret(_ response: ProviderResponse, for envelope: OutboundEnvelope) -> SendOutcome {
         interpret(response)
     }

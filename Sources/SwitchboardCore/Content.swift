@@ -5,25 +5,35 @@ public struct Content: Codable, Sendable, Equatable {
     public var quickReplies: [QuickReply]
     public var location: Location?
     public var postback: Postback?
+    /// Rich cards: one is a standalone card, 2 to 10 a carousel (RichContent.swift).
+    public var cards: [Card]
+    /// Buttons on the message itself.
+    public var actions: [Action]
 
     public init(
         text: String? = nil, attachments: [Attachment] = [], quickReplies: [QuickReply] = [],
-        location: Location? = nil, postback: Postback? = nil
+        location: Location? = nil, postback: Postback? = nil, cards: [Card] = [], actions: [Action] = []
     ) {
         self.text = text
         self.attachments = attachments
         self.quickReplies = quickReplies
         self.location = location
         self.postback = postback
+        self.cards = cards
+        self.actions = actions
     }
 
     /// True when nothing at all is carried.
     public var isEmpty: Bool {
         (text ?? "").isEmpty && attachments.isEmpty && quickReplies.isEmpty && location == nil && postback == nil
+            && cards.isEmpty && actions.isEmpty
     }
 
+    /// True when it carries cards or actions (the text-only fast paths do not apply).
+    public var isRich: Bool { !cards.isEmpty || !actions.isEmpty }
+
     enum CodingKeys: String, CodingKey {
-        case text, attachments, quickReplies, location, postback
+        case text, attachments, quickReplies, location, postback, cards, actions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,6 +43,8 @@ public struct Content: Codable, Sendable, Equatable {
         quickReplies = try c.decodeIfPresent([QuickReply].self, forKey: .quickReplies) ?? []
         location = try c.decodeIfPresent(Location.self, forKey: .location)
         postback = try c.decodeIfPresent(Postback.self, forKey: .postback)
+        cards = try c.decodeIfPresent([Card].self, forKey: .cards) ?? []
+        actions = try c.decodeIfPresent([Action].self, forKey: .actions) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -42,6 +54,8 @@ public struct Content: Codable, Sendable, Equatable {
         if !quickReplies.isEmpty { try c.encode(quickReplies, forKey: .quickReplies) }
         try c.encodeIfPresent(location, forKey: .location)
         try c.encodeIfPresent(postback, forKey: .postback)
+        if !cards.isEmpty { try c.encode(cards, forKey: .cards) }
+        if !actions.isEmpty { try c.encode(actions, forKey: .actions) }
     }
 
     public struct Attachment: Codable, Sendable, Equatable {

@@ -7,7 +7,7 @@ import Foundation
 public enum ContentJSON {
     public static func encode(_ content: Content) throws -> String {
         if let text = content.text, content.attachments.isEmpty, content.quickReplies.isEmpty,
-           content.location == nil, content.postback == nil {
+           content.location == nil, content.postback == nil, !content.isRich {
             return textOnly(text)
         }
         return String(decoding: try JSONEncoder().encode(content), as: UTF8.self)

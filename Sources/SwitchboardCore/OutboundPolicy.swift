@@ -17,8 +17,9 @@ public enum OutboundPolicy {
 
     /// Why content cannot go out on a channel at all, if it cannot.
     public static func contentProblem(_ content: Content, channel: Channel) -> MessageError? {
-        if content.isEmpty || ((content.text ?? "").isEmpty && content.attachments.isEmpty && content.location == nil) {
-            return MessageError(code: "empty_content", message: "a message needs text, an attachment or a location")
+        if content.isEmpty || ((content.text ?? "").isEmpty && content.attachments.isEmpty && content.location == nil
+            && content.cards.isEmpty) {
+            return MessageError(code: "empty_content", message: "a message needs text, an attachment, a location or a card")
         }
         if let limit = maxTextLength(channel), let text = content.text, text.count > limit {
             return MessageError(
@@ -33,6 +34,9 @@ public enum OutboundPolicy {
         }
         if let problem = content.urlProblem(for: channel) {
             return MessageError(code: "invalid_url", message: "\(problem) (\(channel.rawValue))")
+        }
+        if content.isRich, let problem = RichContentRules.problem(content, allowHTTP: channel.allowsPlainHTTPMedia) {
+            return problem
         }
         return nil
     }

@@ -266,7 +266,7 @@ struct APIRoutes: Sendable {
         guard let recipient = address else {
             throw GatewayError(.unprocessableContent, code: "no_address_on_channel", message: "the contact has no \(channel.rawValue) address")
         }
-        if let problem = OutboundPolicy.contentProblem(body.content, channel: channel) {
+        if let problem = outbox.contentProblem(body.content, channel: channel) {
             throw GatewayError(.unprocessableContent, code: problem.code, message: problem.message)
         }
         if contact.subscriptions[channel.rawValue] == false {

@@ -101,7 +101,7 @@ extension APIRoutes {
         }
         // Without a channel, each recipient's last used one: the content must suit every channel it may go on.
         for candidate in channel.map({ [$0] }) ?? SwitchboardCore.Channel.allCases.filter(enabledChannels.contains) {
-            if let problem = OutboundPolicy.contentProblem(body.content, channel: candidate) {
+            if let problem = outbox.contentProblem(body.content, channel: candidate) {
                 let on = channel == nil ? " (on \(candidate.rawValue), which some recipients may use; name a channel to narrow)" : ""
                 throw GatewayError(.unprocessableContent, code: problem.code, message: problem.message + on)
             }

@@ -177,13 +177,19 @@ public final class OutboxWorker: Service, Sendable {
         }
     }
 
+    /// Why `content` cannot go out on `channel`: the rules every channel shares, then what the
+    /// channel's adapter cannot carry in any form (checked by the API before queueing, and again here).
+    public func contentProblem(_ content: Content, channel: Channel) -> MessageError? {
+        OutboundPolicy.contentProblem(content, channel: channel) ?? adapters[channel]?.contentProblem(content)
+    }
+
     /// The checks made at send time (a STOP or a closed window after the message was queued counts),
     /// the RCS capability and its fallback, then the send itself.
     func resolveAndSend(_ item: OutboxItem, attempt: Int) async -> DeliveryResult {
         if !item.subscribed {
             return .failed(OutboundPolicy.unsubscribed(item.channel), unsubscribed: false)
         }
-        if let problem = OutboundPolicy.contentProblem(item.content, channel: item.channel) {
+        if let problem = contentProblem(item.content, channel: item.channel) {
             return .failed(problem, unsubscribed: false)
         }
         let unknownSince = item.outcomeUnknownSince

@@ -37,7 +37,7 @@ extension APIRoutes {
         case .success(let normalized): address = normalized
         case .failure(let problem): throw GatewayError(.unprocessableContent, code: problem.code, message: problem.message)
         }
-        if let problem = OutboundPolicy.contentProblem(body.content, channel: channel) {
+        if let problem = outbox.contentProblem(body.content, channel: channel) {
             throw GatewayError(.unprocessableContent, code: problem.code, message: problem.message)
         }
         let author: Message.Author

@@ -36,7 +36,7 @@ extension PostgresStore {
             let contactId = stored.contactId
             var content = inbound.content
             if let text, let json = stored.lastOutboundSMS,
-               let choice = NumberedChoice.postback(for: text, among: try Self.decodeContent(json).quickReplies) {
+               let choice = NumberedChoice.postback(for: text, among: RichContentText.replyChoices(try Self.decodeContent(json))) {
                 content.postback = choice
                 try await connection.rows("UPDATE messages SET content = \(try Self.encode(content)) WHERE id = \(record.messageId)", logger)
             }

@@ -148,7 +148,7 @@ extension SQLiteStore {
                     """),
                 arguments: [contactId])
         else { return nil }
-        return NumberedChoice.postback(for: text, among: try decodeContent(json).quickReplies)
+        return NumberedChoice.postback(for: text, among: RichContentText.replyChoices(try decodeContent(json)))
     }
 
     /// Messenger's 24-hour window is measured from the contact's latest message
