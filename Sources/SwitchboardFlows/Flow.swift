@@ -27,6 +27,9 @@ public struct Flow: Codable, Sendable, Equatable {
         public var text: String?
         public var quickReplies: [Content.QuickReply]?
         public var attachments: [Content.Attachment]?
+        /// say: rich cards (one standalone, 2 to 10 a carousel) and buttons on the message.
+        public var cards: [Content.Card]?
+        public var actions: [Content.Action]?
 
         // waitFor: store the answer (the quick-reply payload when there is one, else the text).
         public var attribute: String?

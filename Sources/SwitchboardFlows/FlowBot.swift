@@ -80,9 +80,12 @@ public struct FlowBot: Bot {
                 var jump: String?
                 switch step.type {
                 case .say:
-                    replies.append(Content(
+                    var reply = Content(
                         text: step.text.map(render), attachments: step.attachments ?? [],
-                        quickReplies: (step.quickReplies ?? []).map { .init(title: render($0.title), payload: $0.payload) }))
+                        quickReplies: (step.quickReplies ?? []).map { .init(title: render($0.title), payload: $0.payload) })
+                    reply.cards = step.cards ?? []
+                    reply.actions = step.actions ?? []
+                    replies.append(reply)
                 case .waitFor:
                     let position = Position(flow: flow.name, step: step.id)
                     let state = (try? JSONEncoder().encode(position)).map { String(decoding: $0, as: UTF8.self) }

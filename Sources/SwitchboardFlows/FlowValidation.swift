@@ -66,7 +66,13 @@ extension Flow {
             target(step.next, step, "next")
             switch step.type {
             case .say:
-                if (step.text ?? "").isEmpty, (step.attachments ?? []).isEmpty { problems.append("\(here): needs text or attachments") }
+                if (step.text ?? "").isEmpty, (step.attachments ?? []).isEmpty, (step.cards ?? []).isEmpty {
+                    problems.append("\(here): needs text, attachments or cards")
+                }
+                var rich = Content()
+                rich.cards = step.cards ?? []
+                rich.actions = step.actions ?? []
+                if let problem = RichContentRules.problem(rich) { problems.append("\(here): \(problem.message)") }
                 for reply in step.quickReplies ?? [] where reply.title.isEmpty || reply.payload.isEmpty {
                     problems.append("\(here): every quick reply needs a title and a payload")
                 }

@@ -36,6 +36,9 @@ struct MessengerSendFake: Sendable {
         if let text, text.count > 2000 {
             return Self.error(status: 400, code: 100, type: "OAuthException", message: "(#100) Length of param message[text] must be less than or equal to 2000")
         }
+        if let attachment, let problem = Self.attachmentProblem(attachment) {
+            return Self.error(status: 400, code: 100, type: "OAuthException", message: "(#100) " + problem)
+        }
         if let replies = message["quick_replies"] as? [[String: Any]] {
             if replies.count > 13 {
                 return Self.error(status: 400, code: 100, type: "OAuthException", message: "(#100) param message[quick_replies] must have a maximum of 13 elements")
@@ -46,6 +49,78 @@ struct MessengerSendFake: Sendable {
         }
         let messageId = "m_" + TwilioMessagesFake.hex(count: 40)
         return Answer(status: 200, body: ["recipient_id": .string(recipient), "message_id": .string(messageId)], messageId: messageId)
+    }
+
+    /// What the Send API refuses in an attachment: an unknown type, a file without a URL, and the
+    /// templates' limits (generic: 1 to 10 elements, title and subtitle 80 characters, 3 buttons;
+    /// button: text 640 characters, 1 to 3 buttons; a button title 20 characters, a postback's
+    /// payload 1,000) from https://developers.facebook.com/docs/messenger-platform/send-messages/template/generic
+    /// and .../buttons.
+    static func attachmentProblem(_ attachment: [String: Any]) -> String? {
+        let type = attachment["type"] as? String ?? ""
+        let payload = attachment["payload"] as? [String: Any] ?? [:]
+        switch type {
+        case "image", "video", "audio", "file":
+            return (payload["url"] as? String ?? "").isEmpty && payload["attachment_id"] == nil
+                ? "param message[attachment][payload][url] is required" : nil
+        case "template":
+            break
+        default:
+            return "param message[attachment][type] must be one of {image, video, audio, file, template}"
+        }
+        switch payload["template_type"] as? String {
+        case "generic":
+            guard let elements = payload["elements"] as? [[String: Any]], (1...10).contains(elements.count) else {
+                return "param message[attachment][payload][elements] must have between 1 and 10 elements"
+            }
+            for (index, element) in elements.enumerated() {
+                let path = "message[attachment][payload][elements][\(index)]"
+                guard let title = element["title"] as? String, !title.isEmpty else { return "param \(path)[title] is required" }
+                if title.count > 80 { return "param \(path)[title] must be at most 80 characters" }
+                if let subtitle = element["subtitle"] as? String, subtitle.count > 80 { return "param \(path)[subtitle] must be at most 80 characters" }
+                if let url = element["image_url"] as? String, !url.hasPrefix("https://"), !url.hasPrefix("http://") {
+                    return "param \(path)[image_url] must be a URL"
+                }
+                if let problem = buttonsProblem(element["buttons"], required: false, path: "\(path)[buttons]") { return problem }
+            }
+            return nil
+        case "button":
+            guard let text = payload["text"] as? String, !text.isEmpty else { return "param message[attachment][payload][text] is required" }
+            if text.count > 640 { return "param message[attachment][payload][text] must be at most 640 characters" }
+            return buttonsProblem(payload["buttons"], required: true, path: "message[attachment][payload][buttons]")
+        default:
+            return "param message[attachment][payload][template_type] is not supported"
+        }
+    }
+
+    static func buttonsProblem(_ value: Any?, required: Bool, path: String) -> String? {
+        guard let value else { return required ? "param \(path) is required" : nil }
+        guard let buttons = value as? [[String: Any]], (required ? 1 : 0)...3 ~= buttons.count else {
+            return "param \(path) must have at most 3 buttons"
+        }
+        for (index, button) in buttons.enumerated() {
+            let part = "\(path)[\(index)]"
+            guard let title = button["title"] as? String, !title.isEmpty, title.count <= 20 else {
+                return "param \(part)[title] must be 1 to 20 characters"
+            }
+            switch button["type"] as? String {
+            case "web_url":
+                guard let url = button["url"] as? String, url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    return "param \(part)[url] must be a URL"
+                }
+            case "postback":
+                guard let payload = button["payload"] as? String, !payload.isEmpty, payload.count <= 1000 else {
+                    return "param \(part)[payload] must be 1 to 1000 characters"
+                }
+            case "phone_number":
+                guard let phone = button["payload"] as? String, phone.hasPrefix("+") else {
+                    return "param \(part)[payload] must be a phone number starting with +"
+                }
+            default:
+                return "param \(part)[type] must be web_url, postback or phone_number"
+            }
+        }
+        return nil
     }
 
     static func error(status: Int, code: Int, type: String, message: String) -> Answer {

@@ -70,6 +70,9 @@ public struct Scenario: Decodable, Sendable {
         public var text: String?
         public var textContains: String?
         public var quickReplies: [QuickReply]?
+        /// The titles of the cards the contact sees, in order: an RBM rich card or carousel, a
+        /// Messenger generic template, web chat's cards; on SMS (no cards) each must be in the text.
+        public var cards: [String]?
         /// A JSON object the provider request must contain (Twilio's form as an object of strings;
         /// Messenger's and RBM's JSON bodies; web chat's normalized message).
         public var rendered: JSONValue?
@@ -121,8 +124,9 @@ public struct Scenario: Decodable, Sendable {
             }
             if !channels.contains(channel) { problems.append("step \(index + 1): unknown channel '\(channel)'") }
             if scenario.contacts[who] == nil { problems.append("step \(index + 1): no contact '\(who)' in contacts") }
-            if case .expect(let expect) = step, expect.text == nil, expect.textContains == nil, expect.quickReplies == nil, expect.rendered == nil {
-                problems.append("step \(index + 1): an expectation needs text, textContains, quickReplies or rendered")
+            if case .expect(let expect) = step, expect.text == nil, expect.textContains == nil, expect.quickReplies == nil, expect.rendered == nil,
+               expect.cards == nil {
+                problems.append("step \(index + 1): an expectation needs text, textContains, quickReplies, cards or rendered")
             }
         }
         if !problems.isEmpty { throw ScenarioError(message: "\(path): " + problems.joined(separator: "; ")) }

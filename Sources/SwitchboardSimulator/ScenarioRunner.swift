@@ -50,6 +50,8 @@ public struct ScenarioRunner: Sendable {
     struct Observed {
         var text: String?
         var quickReplies: [Scenario.QuickReply]
+        /// The titles of the cards it shows (none on SMS).
+        var cards: [String] = []
         /// The provider request (Twilio's form as an object) or the normalized web-chat message.
         var raw: JSONValue
     }
@@ -203,6 +205,7 @@ public struct ScenarioRunner: Sendable {
         return Observed(
             text: content?["text"]?.string,
             quickReplies: (content?["quickReplies"]?.array ?? []).map { .init(title: $0["title"]?.string ?? "", payload: $0["payload"]?.string) },
+            cards: (content?["cards"]?.array ?? []).map { $0["title"]?.string ?? "" },
             raw: message)
     }
 
@@ -232,15 +235,20 @@ public struct ScenarioRunner: Sendable {
             let body = JSONValue.parse(request.json) ?? .null
             let message = body["contentMessage"]
             let suggestions = (message?["suggestions"]?.array ?? []).compactMap { $0["reply"] ?? $0["action"] }
+            let richCard = message?["richCard"]
+            let cards = richCard?["standaloneCard"]?["cardContent"].map { [$0] } ?? richCard?["carouselCard"]?["cardContents"]?.array ?? []
             return Observed(
                 text: message?["text"]?.string,
-                quickReplies: suggestions.map { .init(title: $0["text"]?.string ?? "", payload: $0["postbackData"]?.string) }, raw: body)
+                quickReplies: suggestions.map { .init(title: $0["text"]?.string ?? "", payload: $0["postbackData"]?.string) },
+                cards: cards.map { $0["title"]?.string ?? "" }, raw: body)
         default:
             let body = JSONValue.parse(request.json) ?? .null
             let message = body["message"]
             return Observed(
                 text: message?["text"]?.string,
                 quickReplies: (message?["quick_replies"]?.array ?? []).map { .init(title: $0["title"]?.string ?? "", payload: $0["payload"]?.string) },
+                cards: message?["attachment"]?["payload"]?["template_type"]?.string == "generic"
+                    ? (message?["attachment"]?["payload"]?["elements"]?.array ?? []).map { $0["title"]?.string ?? "" } : [],
                 raw: body)
         }
     }
@@ -268,6 +276,15 @@ public struct ScenarioRunner: Sendable {
             }
             if !matches {
                 lines += ["- quick replies: \(describe(wanted))", "+ quick replies: \(describe(observed.quickReplies))"]
+            }
+        }
+        if let wanted = expect.cards {
+            if sms {
+                for title in wanted where observed.text?.contains(title) != true {
+                    lines += ["- card in the text: \(quote(title))", "+ text: \(observed.text.map(quote) ?? "(none)")"]
+                }
+            } else if wanted != observed.cards {
+                lines += ["- cards: [\(wanted.map(quote).joined(separator: ", "))]", "+ cards: [\(observed.cards.map(quote).joined(separator: ", "))]"]
             }
         }
         if let rendered = expect.rendered {

@@ -129,4 +129,65 @@ struct SimulatorFakeTests {
             #expect(Self.shape(try Self.json(longSuggestion.body)) == errorShape)
         }
     }
+
+    @Test("RBM: rich cards and carousels are checked as RBM does: one content kind, 2 to 10 cards, 4 suggestions a card")
+    func rbmRichCards() async throws {
+        try await TestEnvironment.with { env in
+            let bearer = (name: "Authorization", value: "Bearer test-rbm-access-token")
+            let errorShape = Self.shape(try Self.json(Fixtures.bytes("rbm/error-not-found.json")))
+            func send(_ id: String, _ content: String) async throws -> HTTPClientResponse {
+                try await post(env, "/v1/phones/+12223334444/agentMessages?messageId=\(id)", contentType: "application/json",
+                               headers: [bearer], body: Array(#"{"contentMessage":\#(content)}"#.utf8))
+            }
+            let card = #"{"title":"Basic","description":"5 GB","media":{"height":"MEDIUM","contentInfo":{"fileUrl":"https://example.com/a.png"}},"suggestions":[{"reply":{"text":"Choose","postbackData":"A"}},{"action":{"text":"Call","postbackData":"dial:Call","dialAction":{"phoneNumber":"+15550100200"}}}]}"#
+            let carousel = try await send("rich-1", #"{"richCard":{"carouselCard":{"cardWidth":"MEDIUM","cardContents":[\#(card),\#(card)]}}}"#)
+            #expect(carousel.status == 200)
+            let standalone = try await send("rich-2", #"{"richCard":{"standaloneCard":{"cardOrientation":"VERTICAL","cardContent":\#(card)}}}"#)
+            #expect(standalone.status == 200)
+            let refusals = [
+                #"{"richCard":{"carouselCard":{"cardWidth":"MEDIUM","cardContents":[\#(card)]}}}"#: "2 to 10 cards",
+                #"{"text":"and a card","richCard":{"standaloneCard":{"cardOrientation":"VERTICAL","cardContent":\#(card)}}}"#: "exactly one of",
+                #"{"richCard":{"standaloneCard":{"cardContent":\#(card)}}}"#: "cardOrientation",
+                #"{"richCard":{"standaloneCard":{"cardOrientation":"VERTICAL","cardContent":{"title":"x","suggestions":[\#(Array(repeating: #"{"reply":{"text":"a","postbackData":"a"}}"#, count: 5).joined(separator: ","))]}}}}"#: "maximum 4",
+                #"{"richCard":{"standaloneCard":{"cardOrientation":"VERTICAL","cardContent":{"title":"x","media":{"height":"HUGE","contentInfo":{"fileUrl":"https://example.com/a.png"}}}}}}"#: "height",
+                #"{"text":"hi","suggestions":[{"action":{"text":"Open","openUrlAction":{"url":"javascript:alert(1)"}}}]}"#: "https URL",
+            ]
+            for (index, (content, named)) in refusals.enumerated() {
+                let refused = try await send("rich-bad-\(index)", content)
+                #expect(refused.status == 400, "\(content)")
+                #expect(Self.shape(try Self.json(refused.body)) == errorShape)
+                #expect(refused.text.contains(named), "\(refused.text)")
+            }
+        }
+    }
+
+    @Test("Messenger: generic and button templates are checked as the Send API does: 10 elements, 3 buttons, 20-character titles")
+    func messengerTemplates() async throws {
+        try await TestEnvironment.with { env in
+            let path = "/v21.0/me/messages?access_token=test-page-token"
+            var errorShape = Self.shape(try Self.json(Fixtures.bytes("messenger/error-190.json")))
+            errorShape["/error/error_subcode"] = nil
+            func send(_ attachment: String) async throws -> HTTPClientResponse {
+                try await post(env, path, contentType: "application/json", body: Array(
+                    #"{"recipient":{"id":"1254477777772919"},"messaging_type":"RESPONSE","message":{"attachment":\#(attachment)}}"#.utf8))
+            }
+            let button = #"{"type":"postback","title":"Choose","payload":"A"}"#
+            let element = #"{"title":"Basic","subtitle":"5 GB","image_url":"https://example.com/a.png","buttons":[\#(button),{"type":"web_url","title":"Details","url":"https://example.com"},{"type":"phone_number","title":"Call","payload":"+15550100200"}]}"#
+            #expect(try await send(#"{"type":"template","payload":{"template_type":"generic","elements":[\#(element),\#(element)]}}"#).status == 200)
+            #expect(try await send(#"{"type":"template","payload":{"template_type":"button","text":"Pick","buttons":[\#(button)]}}"#).status == 200)
+            let refusals = [
+                #"{"type":"template","payload":{"template_type":"generic","elements":[\#(Array(repeating: element, count: 11).joined(separator: ","))]}}"#: "between 1 and 10",
+                #"{"type":"template","payload":{"template_type":"button","text":"Pick","buttons":[\#(button),\#(button),\#(button),\#(button)]}}"#: "at most 3",
+                #"{"type":"template","payload":{"template_type":"generic","elements":[{"title":"x","buttons":[{"type":"postback","title":"A title over twenty chars","payload":"A"}]}]}}"#: "1 to 20",
+                #"{"type":"template","payload":{"template_type":"generic","elements":[{"subtitle":"no title"}]}}"#: "[title] is required",
+                #"{"type":"template","payload":{"template_type":"generic","elements":[{"title":"x","buttons":[{"type":"phone_number","title":"Call","payload":"5550100"}]}]}}"#: "phone number",
+            ]
+            for (content, named) in refusals {
+                let refused = try await send(content)
+                #expect(refused.status == 400, "\(content)")
+                #expect(Self.shape(try Self.json(refused.body)) == errorShape)
+                #expect(refused.text.contains(named), "\(refused.text)")
+            }
+        }
+    }
 }

@@ -110,7 +110,7 @@ struct FlowBotTests {
         #expect(problems.contains("step 'x' (goto): target names no step 'nowhere'"))
         #expect(problems.contains { $0.hasPrefix("step 'y' (waitFor): pattern '(unclosed'") })
         #expect(problems.contains { $0.hasPrefix("step 'y' (waitFor): '9lives' is not a valid attribute name") })
-        #expect(problems.contains("step 'x' (say): needs text or attachments"))
+        #expect(problems.contains("step 'x' (say): needs text, attachments or cards"))
         #expect(throws: FlowError.self) { try FlowBot(flows: [], defaultFlow: "welcome") }
     }
 

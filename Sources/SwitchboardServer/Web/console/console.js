@@ -439,6 +439,9 @@ class Console {
       content.location ? h("div", { class: "text" }, `📍 ${content.location.label ?? "Location"} (${content.location.latitude}, ${content.location.longitude})`) : null,
       content.postback && !content.text ? h("div", { class: "text" }, content.postback.title ?? content.postback.payload) : null,
       content.postback ? h("ul", { class: "chips", "aria-label": "Tapped" }, h("li", { class: "chip postback" }, `tapped: ${content.postback.payload}`)) : null,
+      content.cards?.length ? h("ul", { class: `cards${content.cards.length === 1 ? " single" : ""}`, "aria-label": content.cards.length === 1 ? "Card" : "Carousel" },
+        content.cards.map((card) => this.renderCard(card))) : null,
+      content.actions?.length ? this.renderActions(content.actions, "Actions") : null,
       content.quickReplies?.length ? h("ul", { class: "chips", "aria-label": "Quick replies" },
         content.quickReplies.map((reply) => h("li", { class: "chip", title: `payload ${reply.payload}` }, reply.title))) : null,
       h("div", { class: "meta" },
@@ -448,6 +451,34 @@ class Console {
         outbound && !note ? h("span", { class: `status ${status}`, title: statusText, "aria-label": `Status: ${statusText}` }, STATUS_MARKS[status] ?? status) : null,
       ),
     );
+  }
+
+  /** A rich card as the contact sees it, roughly: media, title, description, its buttons. */
+  renderCard(card) {
+    const media = card.media ? safeURL(card.media.url) : null;
+    return h("li", { class: "card" },
+      media ? h("img", { src: media, alt: card.title ?? "card image", loading: "lazy", class: card.media.height ?? "medium" }) : null,
+      card.title ? h("strong", {}, card.title) : null,
+      card.description ? h("p", {}, card.description) : null,
+      card.actions?.length ? this.renderActions(card.actions, "Card actions") : null);
+  }
+
+  /** Buttons as chips, each saying what it does (the console shows; it does not act for the contact). */
+  renderActions(actions, label) {
+    const detail = (action) => {
+      switch (action.kind) {
+        case "reply": return `reply, payload ${action.payload}`;
+        case "openUrl": return `opens ${action.url}`;
+        case "dial": return `calls ${action.phone}`;
+        case "shareLocation": return "asks for the contact's location";
+        case "viewLocation": return `shows ${action.label ?? ""} ${action.latitude}, ${action.longitude}`.replace("  ", " ");
+        case "calendar": return `adds "${action.eventTitle}" ${action.startTime} to ${action.endTime}`;
+        default: return action.kind;
+      }
+    };
+    const marks = { openUrl: "↗ ", dial: "☎ ", shareLocation: "📍 ", viewLocation: "🗺 ", calendar: "📅 " };
+    return h("ul", { class: "chips actions", "aria-label": label },
+      actions.map((action) => h("li", { class: `chip action ${action.kind}`, title: detail(action) }, `${marks[action.kind] ?? ""}${action.title}`)));
   }
 
   renderAttachment(attachment) {

@@ -44,6 +44,19 @@
     .quick { display: flex; flex-wrap: wrap; gap: 6px; padding: 8px 12px; background: #f6f8fa; border-top: 1px solid #eaeef2; }
     .quick button { border: 1px solid #1f6feb; color: #1f6feb; background: #fff; border-radius: 999px; padding: 5px 12px; cursor: pointer; font: inherit; font-size: 14px; }
     .quick button:hover { background: #ddf4ff; }
+    .log li.has-cards { max-width: 100%; }
+    .cards { display: flex; gap: 8px; overflow-x: auto; margin: 6px 0 0; padding: 0 0 4px; list-style: none; scroll-snap-type: x mandatory; }
+    .cards .card { flex: 0 0 220px; max-width: 220px; padding: 0; background: #fff; border: 1px solid #d0d7de; border-radius: 12px; overflow: hidden; color: #1f2328; scroll-snap-align: start; white-space: normal; }
+    .cards.single .card { flex-basis: 100%; max-width: 100%; }
+    .card img { border-radius: 0; width: 100%; object-fit: cover; }
+    .card img.short { height: 90px; } .card img.medium { height: 130px; } .card img.tall { height: 200px; }
+    .card .body { padding: 8px 10px; }
+    .card strong { display: block; }
+    .card p { margin: 4px 0 0; font-size: 14px; color: #59636e; }
+    .actions { display: flex; flex-direction: column; gap: 4px; padding: 0 10px 10px; }
+    .log li > .actions { padding: 6px 0 0; }
+    .actions button, .actions a { display: block; text-align: center; border: 1px solid #1f6feb; color: #1f6feb; background: #fff; border-radius: 8px; padding: 5px 10px; cursor: pointer; font: inherit; font-size: 14px; text-decoration: none; }
+    .actions button:hover, .actions a:hover { background: #ddf4ff; }
     form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #d0d7de; }
     input { flex: 1; font: inherit; border: 1px solid #d0d7de; border-radius: 999px; padding: 8px 12px; min-width: 0; }
     form button { font: inherit; border: 0; border-radius: 999px; background: #1f6feb; color: #fff; padding: 8px 14px; cursor: pointer; }
@@ -107,21 +120,61 @@
   const savePending = () => store.set("pending", pending.size ? JSON.stringify([...pending]) : null);
   const lastSeen = () => { let last = null; for (const id of messages.keys()) if (!last || id > last) last = id; return last; };
 
+  // This script runs on the business's own website: only https links and images, checked here too.
+  const safeURL = (url) => (/^https:\/\//i.test(url ?? "") ? url : null);
+  const basicTime = (iso) => { const date = new Date(iso); return isNaN(date) ? null : date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, ""); };
+
+  /** A card's or the message's button (docs/outbound.md, web chat column): a reply sends its
+   *  payload back, a link opens, a place opens on a map, an event opens in a calendar, and a
+   *  location request answers with the action (the web has no location frame). */
+  function actionElement(action) {
+    const link = (href, label) => h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label);
+    switch (action.kind) {
+      case "reply": return h("button", { type: "button", onclick: () => send(action.title, action.payload) }, action.title);
+      case "openUrl": { const url = safeURL(action.url); return url ? link(url, action.title) : null; }
+      case "dial": return /^\+[1-9]\d{5,14}$/.test(action.phone ?? "") ? h("a", { href: `tel:${action.phone}` }, action.title) : null;
+      case "viewLocation":
+        return link(`https://maps.google.com/?q=${encodeURIComponent(`${Number(action.latitude)},${Number(action.longitude)}`)}`, action.title);
+      case "calendar": {
+        const start = basicTime(action.startTime), end = basicTime(action.endTime);
+        if (!start || !end) return null;
+        const query = new URLSearchParams({ action: "TEMPLATE", text: action.eventTitle ?? action.title, dates: `${start}/${end}`, details: action.description ?? "" });
+        return link(`https://calendar.google.com/calendar/render?${query}`, action.title);
+      }
+      case "shareLocation": return h("button", { type: "button", onclick: () => send(action.title, `shareLocation:${action.title}`) }, action.title);
+      default: return null;
+    }
+  }
+
+  const actionsElement = (actions) => (actions?.length ? h("div", { class: "actions" }, actions.map(actionElement)) : null);
+
+  function cardElement(card) {
+    const media = card.media && safeURL(card.media.url);
+    const video = media && /^video\//.test(card.media.mimeType ?? "");
+    return h("li", { class: "card" },
+      media ? (video ? h("video", { src: media, controls: true, class: card.media.height ?? "medium" })
+        : h("img", { src: media, alt: card.title ?? "", class: card.media.height ?? "medium" })) : null,
+      card.title || card.description ? h("div", { class: "body" }, card.title ? h("strong", {}, card.title) : null, card.description ? h("p", {}, card.description) : null) : null,
+      actionsElement(card.actions));
+  }
+
   function render(message) {
     const content = message.content ?? {};
     const outbound = message.direction === "outbound";
     const who = outbound ? (message.author?.kind === "agent" ? (message.author.name || "Agent") : (message.author?.kind === "bot" ? "Assistant" : "")) : "";
-    const item = h("li", { class: outbound ? "outbound" : "inbound", "data-id": message.id },
+    const cards = content.cards ?? [];
+    const item = h("li", { class: `${outbound ? "outbound" : "inbound"}${cards.length ? " has-cards" : ""}`, "data-id": message.id },
       who ? h("span", { class: "who" }, who) : null,
       content.text ?? content.postback?.title ?? content.postback?.payload ?? "",
       (content.attachments ?? []).map((attachment) => {
-        // This script runs on the business's own website: only https links and images, checked here too.
-        const url = /^https:\/\//i.test(attachment.url ?? "") ? attachment.url : null;
+        const url = safeURL(attachment.url);
         if (!url) return null;
         return attachment.kind === "image"
           ? h("img", { src: url, alt: attachment.name ?? "image" })
           : h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, attachment.name ?? "attachment");
-      }));
+      }),
+      cards.length ? h("ul", { class: `cards${cards.length === 1 ? " single" : ""}`, "aria-label": cards.length === 1 ? "Card" : "Carousel" }, cards.map(cardElement)) : null,
+      actionsElement(content.actions));
     return item;
   }
 
