@@ -101,11 +101,20 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             if let reply = message.quickReply {
                 content.postback = .init(title: message.text, payload: reply.payload)
             }
-            for attachment in message.attachments ?? [] {
+            // Since 2026-06-01 a sticker comes as a `sticker` attachment and, until 2026-08-30, also
+            // as the old `image` one (Meta's changelog): it is kept once, as an image named "sticker".
+            let attachments = message.attachments ?? []
+            let hasStickerAttachment = attachments.contains { $0.type == "sticker" }
+            for attachment in attachments {
                 // A URL the console or a widget would render must be http(s) with a host: a
                 // signed event is still input (docs/security.md).
                 let url = attachment.payload?.url.flatMap { ExternalURL.isAcceptable($0, allowHTTP: true) ? $0 : nil }
+                let isSticker = attachment.type == "sticker" || attachment.payload?.stickerId != nil
+                if attachment.type == "image", isSticker, hasStickerAttachment { continue }
                 switch attachment.type {
+                case _ where isSticker && (attachment.type == "sticker" || attachment.type == "image"):
+                    guard let url else { continue }
+                    content.attachments.append(.init(kind: .image, url: url, name: "sticker"))
                 case "image", "video", "audio", "file":
                     guard let url else { continue }
                     content.attachments.append(.init(kind: Content.Attachment.Kind(rawValue: attachment.type) ?? .file, url: url))
@@ -147,7 +156,21 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             return .watermark(Watermark(channel: .messenger, senderAddress: sender, status: .read, upTo: upTo))
         }
         if let reaction = event.reaction {
-            return .ignored("Messenger reaction \(reaction.action ?? "?") on \(reaction.mid ?? "?")")
+            guard let mid = reaction.mid, !mid.isEmpty else { return .ignored("Messenger reaction without the message it is on") }
+            switch reaction.action {
+            case "react":
+                // Meta sends one emoji; anything long is not one and is not kept.
+                let emoji = reaction.emoji.flatMap { $0.count <= Message.Reaction.maxLength ? $0 : nil }
+                let name = reaction.reaction.flatMap { $0.count <= Message.Reaction.maxLength ? $0 : nil }
+                guard emoji != nil || name != nil else { return .ignored("Messenger reaction without an emoji") }
+                return .reaction(ReactionUpdate(
+                    channel: .messenger, senderAddress: sender, providerMessageId: mid, emoji: emoji, name: name, at: sentAt))
+            case "unreact":
+                return .reaction(ReactionUpdate(
+                    channel: .messenger, senderAddress: sender, providerMessageId: mid, emoji: nil, name: nil, at: sentAt))
+            default:
+                return .ignored("Messenger reaction with an unknown action")
+            }
         }
         return .ignored("Messenger event of a kind the gateway does not handle")
     }

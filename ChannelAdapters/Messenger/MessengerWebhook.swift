@@ -55,6 +55,13 @@ struct MessengerWebhook: Decodable {
             var url: String?
             var title: String?
             var coordinates: Coordinates?
+            /// On a sticker: Meta's sticker id (a number).
+            var stickerId: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case url, title, coordinates
+                case stickerId = "sticker_id"
+            }
         }
 
         struct Coordinates: Decodable {
@@ -78,9 +85,13 @@ struct MessengerWebhook: Decodable {
         var watermark: Double
     }
 
+    /// A `message_reactions` event: `reaction` is Meta's name (smile, angry, sad, wow, love, like,
+    /// dislike, other), `action` react or unreact, `mid` the message reacted to
+    /// (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-reactions).
     struct Reaction: Decodable {
         var mid: String?
         var action: String?
         var emoji: String?
+        var reaction: String?
     }
 }

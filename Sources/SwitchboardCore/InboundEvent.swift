@@ -9,6 +9,8 @@ public enum InboundEvent: Sendable, Equatable {
     /// The contact's device reports every outbound message up to a time delivered or read
     /// (Messenger's watermarks), with the ids it names, if any.
     case watermark(Watermark)
+    /// The contact reacted to a message, or took a reaction back (`reaction` nil).
+    case reaction(ReactionUpdate)
     /// The contact is typing.
     case typing(channel: Channel, senderAddress: String)
     /// A valid event the gateway does not act on; the reason is logged.
@@ -73,5 +75,34 @@ public struct StatusUpdate: Sendable, Equatable {
         self.providerMessageId = providerMessageId
         self.status = status
         self.error = error
+    }
+}
+
+/// "The contact at `senderAddress` reacted to the message the provider knows as `providerMessageId`"
+/// (or, with `emoji` and `name` both nil, took their reaction back).
+public struct ReactionUpdate: Sendable, Equatable {
+    public var channel: Channel
+    public var senderAddress: String
+    public var providerMessageId: String
+    public var emoji: String?
+    public var name: String?
+    /// When the provider says it happened; the gateway's clock otherwise.
+    public var at: Date?
+
+    public init(channel: Channel, senderAddress: String, providerMessageId: String, emoji: String?, name: String?, at: Date?) {
+        self.channel = channel
+        self.senderAddress = senderAddress
+        self.providerMessageId = providerMessageId
+        self.emoji = emoji
+        self.name = name
+        self.at = at
+    }
+
+    /// Whether this takes the contact's reaction back.
+    public var isRemoval: Bool { emoji == nil && name == nil }
+
+    /// The reaction the message carries afterwards.
+    public func reaction(now: Date) -> Message.Reaction? {
+        isRemoval ? nil : Message.Reaction(emoji: emoji, name: name, at: at ?? now)
     }
 }

@@ -11,13 +11,15 @@ public struct Message: Codable, Sendable, Equatable {
     public var status: MessageStatus
     public var providerMessageId: String?
     public var error: MessageError?
+    /// The contact's reaction to this message (Messenger's emoji reactions), if any.
+    public var reaction: Reaction?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, contactId: String, channel: Channel, direction: Direction, author: Author,
         content: Content, status: MessageStatus, providerMessageId: String? = nil,
-        error: MessageError? = nil, createdAt: Date, updatedAt: Date
+        error: MessageError? = nil, reaction: Reaction? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.contactId = contactId
@@ -28,8 +30,26 @@ public struct Message: Codable, Sendable, Equatable {
         self.status = status
         self.providerMessageId = providerMessageId
         self.error = error
+        self.reaction = reaction
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// A contact's reaction to a message: the emoji and the provider's name for it (Messenger's
+    /// `smile`, `love`, …, `other`), and when it was made. One a message: a new one replaces it.
+    public struct Reaction: Codable, Sendable, Equatable {
+        public var emoji: String?
+        public var name: String?
+        public var at: Date
+
+        public init(emoji: String?, name: String?, at: Date) {
+            self.emoji = emoji
+            self.name = name
+            self.at = at
+        }
+
+        /// Longest emoji and name kept (an emoji is a few scalars; anything longer is not one).
+        public static let maxLength = 32
     }
 
     public enum Direction: String, Codable, Sendable {

@@ -4,6 +4,8 @@ public enum WebhookEventType: String, Sendable, Codable, CaseIterable, Hashable 
     case messageCreated = "message.created"
     /// An outbound message moved forward (sent, delivered, read) or failed.
     case messageStatus = "message.status"
+    /// The contact reacted to a message or took the reaction back (Messenger).
+    case messageReaction = "message.reaction"
     /// A contact was created, or its panel changed: name, photo, bot, attributes, tags,
     /// subscriptions, channels.
     case contactUpdated = "contact.updated"

@@ -22,6 +22,11 @@ enum EventInspection {
             case .watermark(let watermark):
                 _ = Timestamp.millis(watermark.upTo)
                 _ = Timestamp.string(from: watermark.upTo)
+            case .reaction(let update):
+                if let reaction = update.reaction(now: Date()) {
+                    _ = Timestamp.millis(reaction.at)
+                    _ = try? GatewayJSON.encoder().encode(reaction)
+                }
             case .statusUpdate, .typing, .ignored:
                 break
             }

@@ -2,11 +2,13 @@ import Foundation
 import SwitchboardCore
 import Synchronization
 
-/// Live updates for the console (`GET /api/v1/events`): message created, status changed, contact changed.
+/// Live updates for the console (`GET /api/v1/events`): message created, status changed, reaction
+/// changed, contact changed.
 public struct GatewayEvent: Encodable, Sendable {
     public enum Kind: String, Encodable, Sendable {
         case messageCreated = "message.created"
         case messageStatus = "message.status"
+        case messageReaction = "message.reaction"
         case contactChanged = "contact.changed"
     }
     public var type: Kind
@@ -24,6 +26,7 @@ public struct GatewayEvent: Encodable, Sendable {
 
     public static func created(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageCreated, message: message) }
     public static func status(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageStatus, message: message) }
+    public static func reaction(_ message: Message) -> GatewayEvent { GatewayEvent(type: .messageReaction, message: message) }
     public static func changed(_ contact: Contact) -> GatewayEvent {
         GatewayEvent(type: .contactChanged, contact: contact, contactId: contact.id)
     }

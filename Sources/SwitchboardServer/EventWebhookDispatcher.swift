@@ -224,7 +224,7 @@ public final class EventWebhookDispatcher: Service, Sendable {
         let encoder = GatewayJSON.encoder()
         let data: Data
         switch delivery.type {
-        case .messageCreated, .messageStatus:
+        case .messageCreated, .messageStatus, .messageReaction:
             if var message = try await store.message(id: delivery.subjectId) {
                 if delivery.type == .messageStatus, let status = delivery.status.flatMap(MessageStatus.init(rawValue:)) {
                     message.status = status

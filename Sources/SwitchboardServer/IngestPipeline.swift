@@ -43,6 +43,8 @@ public struct IngestPipeline: Sendable {
                 logger.debug("watermark applied", metadata: [
                     "channel": "\(watermark.channel.rawValue)", "status": "\(watermark.status.rawValue)", "messages": "\(moved)",
                 ])
+            case .reaction(let update):
+                try await apply(update, logger: logger)
             case .typing(let channel, _):
                 logger.debug("contact typing", metadata: ["channel": "\(channel.rawValue)"])
             case .ignored(let reason):
@@ -99,6 +101,21 @@ public struct IngestPipeline: Sendable {
         events.publish(.status(message))
         logger.debug("status updated", metadata: [
             "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "status": "\(message.status.rawValue)",
+        ])
+        return message
+    }
+
+    /// Sets or clears a contact's reaction on a message and tells the consoles; nil when it does
+    /// not apply (a message not in the sender's conversation, or nothing changes).
+    @discardableResult
+    public func apply(_ update: ReactionUpdate, logger: Logger) async throws -> Message? {
+        guard let message = try await store.applyReaction(update, at: now()) else {
+            logger.info("reaction not applied (unknown message or no change)", metadata: ["channel": "\(update.channel.rawValue)"])
+            return nil
+        }
+        events.publish(.reaction(message))
+        logger.debug("reaction updated", metadata: [
+            "channel": "\(update.channel.rawValue)", "message_id": "\(message.id)", "removed": "\(update.isRemoval)",
         ])
         return message
     }

@@ -68,7 +68,7 @@ public final class InstanceEventRelay: Service, Sendable {
 
     static func reference(to event: GatewayEvent) -> [String]? {
         switch event.type {
-        case .messageCreated: event.message.map { [event.type.rawValue, $0.id, $0.channel.rawValue] }
+        case .messageCreated, .messageReaction: event.message.map { [event.type.rawValue, $0.id, $0.channel.rawValue] }
         // The status too: only a web-chat reply's `sent` is pushed to the visitor's socket elsewhere.
         case .messageStatus: event.message.map { [event.type.rawValue, $0.id, $0.channel.rawValue, $0.status.rawValue] }
         case .contactChanged: (event.contact?.id ?? event.contactId).map { [event.type.rawValue, $0] }
@@ -106,7 +106,7 @@ public final class InstanceEventRelay: Service, Sendable {
         for reference in batch.events {
             guard reference.count >= 2, let type = GatewayEvent.Kind(rawValue: reference[0]) else { continue }
             switch type {
-            case .messageCreated, .messageStatus:
+            case .messageCreated, .messageStatus, .messageReaction:
                 // A web-chat reply is pushed once, on its `sent` (later statuses, such as the
                 // visitor's `read`, would push it again).
                 let webChatSent = type == .messageStatus && reference.count > 3 && reference[2] == Channel.webchat.rawValue

@@ -13,6 +13,10 @@ public protocol InboundStore: Sendable {
     /// Moves every outbound message to the contact on the channel up to the watermark forward;
     /// returns how many moved.
     func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int
+    /// Sets or clears the contact's reaction on the message the provider names, when that message
+    /// is in the sender's own conversation; nil when none matches or nothing changes (a repeated
+    /// webhook, or a report older than the reaction stored).
+    func applyReaction(_ update: ReactionUpdate, at now: Date) async throws -> Message?
 }
 
 /// The outbox: outbound messages queued, claimed with a lease, and their outcomes recorded.

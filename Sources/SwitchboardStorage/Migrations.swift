@@ -1,4 +1,5 @@
 import GRDB
+import SwitchboardCore
 
 /// The schema, as versioned migrations. A migration that has shipped is never edited: add a new one.
 enum SwitchboardMigrations {
@@ -373,6 +374,20 @@ enum SwitchboardMigrations {
                     WHERE id = NEW.broadcast_id;
                     UPDATE broadcasts SET status = 'completed', completed_at = NEW.updated_at
                     WHERE id = NEW.broadcast_id AND status = 'running' AND pending = 0 AND queued = 0;
+                END;
+                """)
+        }
+        migrator.registerMigration("v17-message-reactions") { db in
+            // A contact's reaction to a message (Messenger): kept on the message, one a message.
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN reaction_emoji TEXT;
+                ALTER TABLE messages ADD COLUMN reaction_name TEXT;
+                ALTER TABLE messages ADD COLUMN reaction_at INTEGER;
+                CREATE TRIGGER webhook_message_reaction AFTER UPDATE OF reaction_emoji, reaction_name, reaction_at ON messages
+                WHEN OLD.reaction_emoji IS NOT NEW.reaction_emoji OR OLD.reaction_name IS NOT NEW.reaction_name
+                    OR OLD.reaction_at IS NOT NEW.reaction_at BEGIN
+                \(WebhookTriggers.sqliteInsert(
+                    .messageReaction, subject: "NEW.id", orderingKey: "NEW.contact_id", status: "NULL", occurredAt: "NEW.updated_at"))
                 END;
                 """)
         }

@@ -615,6 +615,22 @@ enum PostgresMigrations {
                 EXECUTE FUNCTION switchboard_webhook_broadcast()
             """,
         ]),
+        Migration(name: "v23-message-reactions", statements: [
+            "ALTER TABLE messages ADD COLUMN reaction_emoji TEXT, ADD COLUMN reaction_name TEXT, ADD COLUMN reaction_at BIGINT",
+            """
+            CREATE FUNCTION switchboard_webhook_message_reaction() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM switchboard_webhook_event('message.reaction', NEW.id, NEW.contact_id, NULL, NEW.updated_at);
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER webhook_message_reaction AFTER UPDATE OF reaction_emoji, reaction_name, reaction_at ON messages
+                FOR EACH ROW WHEN (OLD.reaction_emoji IS DISTINCT FROM NEW.reaction_emoji OR OLD.reaction_name IS DISTINCT FROM NEW.reaction_name
+                                   OR OLD.reaction_at IS DISTINCT FROM NEW.reaction_at)
+                EXECUTE FUNCTION switchboard_webhook_message_reaction()
+            """,
+        ]),
     ]
 
     /// v18's claim function, kept as written: v20 replaces it with one condition changed.

@@ -181,6 +181,32 @@ extension PostgresStore {
         }
     }
 
+    public func applyReaction(_ update: ReactionUpdate, at now: Date) async throws -> Message? {
+        let nowMillis = Timestamp.millis(now)
+        let reaction = update.reaction(now: Timestamp.date(millis: nowMillis))
+        let logger = logger
+        return try await transaction { connection -> Message? in
+            guard let row = try await connection.rows("""
+                SELECT \(unescaped: Self.qualifiedMessageColumns)
+                FROM messages m JOIN contact_channels cc ON cc.contact_id = m.contact_id
+                WHERE m.channel = \(update.channel.rawValue) AND m.provider_message_id = \(update.providerMessageId)
+                    AND cc.channel = \(update.channel.rawValue) AND cc.address = \(update.senderAddress)
+                FOR UPDATE OF m
+                """, logger).first,
+                var message = try Self.message(from: row)
+            else { return nil }
+            guard ReactionRules.replaces(message.reaction, with: reaction, reportedAt: update.at) else { return nil }
+            message.reaction = reaction
+            message.updatedAt = Timestamp.date(millis: nowMillis)
+            try await connection.rows("""
+                UPDATE messages SET reaction_emoji = \(reaction?.emoji), reaction_name = \(reaction?.name),
+                    reaction_at = \(reaction.map { Timestamp.millis($0.at) }), updated_at = \(nowMillis)
+                WHERE id = \(message.id)
+                """, logger)
+            return message
+        }
+    }
+
     public func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int {
         let nowMillis = Timestamp.millis(now)
         let lower = StatusRules.statusesAdvanced(byWatermark: watermark.status).map(\.rawValue)

@@ -23,8 +23,12 @@ extension PostgresStore {
     /// The columns of `messages`, in the order `message(from:)` reads them.
     static let messageColumns = """
         id, contact_id, channel, direction, author_kind, author_name, content, status, provider_message_id,
-        error_code, error_message, created_at, updated_at
+        error_code, error_message, reaction_emoji, reaction_name, reaction_at, created_at, updated_at
         """
+
+    /// `messageColumns` of the table aliased `m`, for a join.
+    static let qualifiedMessageColumns = messageColumns.split(separator: ",")
+        .map { "m." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
 
     static func message(from row: PostgresRandomAccessRow) throws -> Message? {
         guard let channel = SwitchboardCore.Channel(rawValue: try row.value("channel", as: String.self)),
@@ -40,6 +44,11 @@ extension PostgresStore {
             content: try decodeContent(try row.value("content")), status: status,
             providerMessageId: try row.value("provider_message_id", as: String?.self),
             error: errorCode.map { MessageError(code: $0, message: errorMessage ?? "") },
+            reaction: try row.value("reaction_at", as: Int64?.self).map {
+                Message.Reaction(
+                    emoji: try row.value("reaction_emoji", as: String?.self), name: try row.value("reaction_name", as: String?.self),
+                    at: Timestamp.date(millis: $0))
+            },
             createdAt: Timestamp.date(millis: try row.value("created_at")), updatedAt: Timestamp.date(millis: try row.value("updated_at")))
     }
 

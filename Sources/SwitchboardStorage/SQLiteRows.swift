@@ -23,6 +23,9 @@ struct MessageRow: FetchableRecord, TableRecord, Sendable {
     var providerMessageId: String?
     var errorCode: String?
     var errorMessage: String?
+    var reactionEmoji: String?
+    var reactionName: String?
+    var reactionAt: Int64?
     var createdAt: Int64
     var updatedAt: Int64
 
@@ -38,6 +41,9 @@ struct MessageRow: FetchableRecord, TableRecord, Sendable {
         providerMessageId = try row.decode(forColumn: "provider_message_id")
         errorCode = try row.decode(forColumn: "error_code")
         errorMessage = try row.decode(forColumn: "error_message")
+        reactionEmoji = try row.decode(forColumn: "reaction_emoji")
+        reactionName = try row.decode(forColumn: "reaction_name")
+        reactionAt = try row.decode(forColumn: "reaction_at")
         createdAt = try row.decode(forColumn: "created_at")
         updatedAt = try row.decode(forColumn: "updated_at")
     }
@@ -55,6 +61,9 @@ struct MessageRow: FetchableRecord, TableRecord, Sendable {
         providerMessageId = message.providerMessageId
         errorCode = message.error?.code
         errorMessage = message.error?.message
+        reactionEmoji = message.reaction?.emoji
+        reactionName = message.reaction?.name
+        reactionAt = message.reaction.map { Timestamp.millis($0.at) }
         createdAt = Timestamp.millis(message.createdAt)
         updatedAt = Timestamp.millis(message.updatedAt)
     }
@@ -84,6 +93,7 @@ struct MessageRow: FetchableRecord, TableRecord, Sendable {
             author: .init(kind: authorKind, name: authorName), content: try SQLiteStore.decodeContent(content),
             status: status, providerMessageId: providerMessageId,
             error: errorCode.map { MessageError(code: $0, message: errorMessage ?? "") },
+            reaction: reactionAt.map { Message.Reaction(emoji: reactionEmoji, name: reactionName, at: Timestamp.date(millis: $0)) },
             createdAt: Timestamp.date(millis: createdAt), updatedAt: Timestamp.date(millis: updatedAt))
     }
 }

@@ -208,6 +208,30 @@ extension SQLiteStore {
         }
     }
 
+    public func applyReaction(_ update: ReactionUpdate, at now: Date) async throws -> Message? {
+        let nowMillis = Timestamp.millis(now)
+        let reaction = update.reaction(now: Timestamp.date(millis: nowMillis))
+        return try await writer.write { db -> Message? in
+            guard let row = try MessageRow.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT m.* FROM messages m JOIN contact_channels cc ON cc.contact_id = m.contact_id
+                    WHERE m.channel = ? AND m.provider_message_id = ? AND cc.channel = ? AND cc.address = ?
+                    """),
+                arguments: [update.channel.rawValue, update.providerMessageId, update.channel.rawValue, update.senderAddress]),
+                var message = try row.message()
+            else { return nil }
+            guard ReactionRules.replaces(message.reaction, with: reaction, reportedAt: update.at) else { return nil }
+            message.reaction = reaction
+            message.updatedAt = Timestamp.date(millis: nowMillis)
+            try db.cachedStatement(sql: """
+                UPDATE messages SET reaction_emoji = ?, reaction_name = ?, reaction_at = ?, updated_at = ? WHERE id = ?
+                """).execute(arguments: [
+                    reaction?.emoji, reaction?.name, reaction.map { Timestamp.millis($0.at) }, nowMillis, message.id,
+                ])
+            return message
+        }
+    }
+
     public func applyWatermark(_ watermark: Watermark, at now: Date) async throws -> Int {
         let nowMillis = Timestamp.millis(now)
         let lower = StatusRules.statusesAdvanced(byWatermark: watermark.status).map(\.rawValue)

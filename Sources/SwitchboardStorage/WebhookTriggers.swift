@@ -25,7 +25,7 @@ enum WebhookTriggers {
 
     private static let sqliteNow = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 
-    private static func sqliteInsert(_ type: WebhookEventType, subject: String, orderingKey: String, status: String, occurredAt: String)
+    static func sqliteInsert(_ type: WebhookEventType, subject: String, orderingKey: String, status: String, occurredAt: String)
         -> String
     {
         let orIgnore = type == .contactUpdated ? " OR IGNORE" : ""

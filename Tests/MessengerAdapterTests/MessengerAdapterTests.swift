@@ -77,7 +77,7 @@ struct MessengerAdapterTests {
         #expect(message.providerMessageId.hasPrefix("m_AG5Hz2Uq"))
     }
 
-    @Test("delivery and read watermarks; echoes and reactions are acknowledged, not stored")
+    @Test("delivery and read watermarks; echoes are acknowledged, not stored; a reaction names its message")
     func receipts() throws {
         let decoded = try events("delivery-read-echo-reaction.json")
         #expect(decoded.count == 4)
@@ -87,7 +87,10 @@ struct MessengerAdapterTests {
         #expect(decoded[1] == .watermark(Watermark(
             channel: .messenger, senderAddress: "<PSID>", status: .read, upTo: Date(timeIntervalSince1970: 1458668856.253))))
         if case .ignored = decoded[2] {} else { Issue.record("an echo must be ignored") }
-        if case .ignored = decoded[3] {} else { Issue.record("a reaction must be ignored") }
+        // https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-reactions
+        #expect(decoded[3] == .reaction(ReactionUpdate(
+            channel: .messenger, senderAddress: "<PSID>", providerMessageId: "<MID_OF_THE_MESSAGE>", emoji: "\u{2764}\u{FE0F}", name: "love",
+            at: Date(timeIntervalSince1970: 1458668856.463))))
     }
 
     @Test("malformed JSON is 400; another object is acknowledged and ignored")

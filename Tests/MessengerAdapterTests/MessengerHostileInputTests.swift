@@ -62,4 +62,36 @@ struct MessengerHostileInputTests {
         #expect(message.content.attachments.map(\.url) == ["https://cdn.example.com/a.pdf"])
         #expect(message.content.location == nil)
     }
+
+    @Test("a reaction: taken back with unreact; without a mid, an emoji or a known action it is acknowledged and dropped")
+    func reactions() throws {
+        let person = #"{"sender":{"id":"P1"},"recipient":{"id":"1"},"timestamp":1700000000000,"#
+        let unreact = try decode(person + #""reaction":{"action":"unreact","mid":"m_1"}}"#)
+        #expect(unreact == [.reaction(ReactionUpdate(
+            channel: .messenger, senderAddress: "P1", providerMessageId: "m_1", emoji: nil, name: nil,
+            at: Date(timeIntervalSince1970: 1_700_000_000)))])
+        #expect(isIgnored(try decode(person + #""reaction":{"action":"react","emoji":"x"}}"#).first))
+        #expect(isIgnored(try decode(person + #""reaction":{"action":"react","mid":"m_1"}}"#).first))
+        #expect(isIgnored(try decode(person + #""reaction":{"action":"smash","emoji":"x","mid":"m_1"}}"#).first))
+        // A long "emoji" is not one: not kept; with Meta's name it still counts.
+        let long = String(repeating: "😀", count: 40)
+        let named = try decode(person + #""reaction":{"action":"react","reaction":"smile","emoji":"\#(long)","mid":"m_1"}}"#)
+        guard case .reaction(let update) = named.first else { Issue.record("expected a reaction, got \(named)"); return }
+        #expect(update.emoji == nil && update.name == "smile")
+    }
+
+    @Test("a sticker is one image named sticker, also while Meta sends it twice (sticker and image)")
+    func stickers() throws {
+        let person = #"{"sender":{"id":"P1"},"recipient":{"id":"1"},"timestamp":1700000000000,"#
+        // Since 2026-06-01 both attachments come until 2026-08-30 (Meta's changelog), then the sticker alone.
+        let both = try decode(person + #""message":{"mid":"m_s1","sticker_id":369239263222822,"attachments":[{"type":"image","payload":{"url":"https://scontent.example/s.png","sticker_id":369239263222822}},{"type":"sticker","payload":{"url":"https://scontent.example/s.png","sticker_id":369239263222822}}]}}"#)
+        let old = try decode(person + #""message":{"mid":"m_s2","attachments":[{"type":"image","payload":{"url":"https://scontent.example/s.png","sticker_id":369239263222822}}]}}"#)
+        let new = try decode(person + #""message":{"mid":"m_s3","attachments":[{"type":"sticker","payload":{"url":"https://scontent.example/s.png","sticker_id":369239263222822}}]}}"#)
+        for events in [both, old, new] {
+            guard case .message(let message) = events.first else { Issue.record("expected a message, got \(events)"); continue }
+            #expect(message.content.attachments == [.init(kind: .image, url: "https://scontent.example/s.png", name: "sticker")])
+        }
+        // A sticker without a usable URL carries nothing.
+        #expect(isIgnored(try decode(person + #""message":{"mid":"m_s4","attachments":[{"type":"sticker","payload":{"url":"file:///etc/passwd"}}]}}"#).first))
+    }
 }

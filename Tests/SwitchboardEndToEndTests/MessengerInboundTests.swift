@@ -46,6 +46,42 @@ struct MessengerInboundTests {
         }
     }
 
+    @Test("a reaction to the page's reply lands on that message, in the API and the event stream; unreact takes it back")
+    func reaction() async throws {
+        try await TestEnvironment.with { env in
+            _ = try await env.sender.postMessenger(events: [env.sender.messengerMessageEvent(psid: "PSID-R", text: "hi", mid: "m_r_in")])
+            try await eventually("the reply reaches the fake Send API") {
+                await env.providerRequests().contains { $0.provider == "messenger" && $0.providerMessageId != nil }
+            }
+            let mid = try #require(await env.providerRequests().first { $0.provider == "messenger" }?.providerMessageId)
+            try await eventually("the send's answer is recorded") {
+                (try? await env.gateway.store.outboundMessageId(channel: .messenger, providerMessageId: mid)) != nil
+            }
+            let replyId = try #require(try await env.gateway.store.outboundMessageId(channel: .messenger, providerMessageId: mid))
+            let (events, end) = env.gateway.events.subscribe()
+            defer { end() }
+            let reacted: [String: Any] = [
+                "sender": ["id": "PSID-R"], "recipient": ["id": TestEnvironment.accounts.messengerPageId],
+                "timestamp": 1_700_000_000_000.0,
+                "reaction": ["reaction": "love", "emoji": "\u{2764}\u{FE0F}", "action": "react", "mid": mid],
+            ]
+            #expect(try await env.sender.postMessenger(events: [reacted]).status == 200)
+            let message = try await env.api("GET", "/api/v1/messages/\(replyId)").json()
+            let reaction = try #require(message["reaction"] as? [String: Any])
+            #expect(reaction["emoji"] as? String == "\u{2764}\u{FE0F}" && reaction["name"] as? String == "love")
+            #expect(reaction["at"] as? String == "2023-11-14T22:13:20.000Z")
+            var live: GatewayEvent?
+            for await event in events where event.type == .messageReaction { live = event; break }
+            #expect(live?.message?.id == replyId && live?.message?.reaction?.name == "love")
+
+            var unreact = reacted
+            unreact["timestamp"] = 1_700_000_001_000.0
+            unreact["reaction"] = ["action": "unreact", "mid": mid]
+            #expect(try await env.sender.postMessenger(events: [unreact]).status == 200)
+            #expect(try await env.api("GET", "/api/v1/messages/\(replyId)").json()["reaction"] == nil)
+        }
+    }
+
     @Test("a batch of 100 events is stored in one acknowledgement; delivery and read watermarks move the replies")
     func batchAndWatermarks() async throws {
         try await TestEnvironment.with(configure: { $0.bot.kind = GatewayConfiguration.BotSettings.Kind.none }) { (env: TestEnvironment) async throws in

@@ -232,6 +232,7 @@ class Console {
     const parse = (handler) => (event) => { try { handler(JSON.parse(event.data)); } catch (error) { console.warn(error); } };
     events.addEventListener("message.created", parse(({ message }) => this.messageCreated(message)));
     events.addEventListener("message.status", parse(({ message }) => this.messageChanged(message)));
+    events.addEventListener("message.reaction", parse(({ message }) => this.messageChanged(message)));
     events.addEventListener("contact.changed", parse(({ contact }) => this.contactChanged(contact)));
   }
 
@@ -444,6 +445,8 @@ class Console {
       content.actions?.length ? this.renderActions(content.actions, "Actions") : null,
       content.quickReplies?.length ? h("ul", { class: "chips", "aria-label": "Quick replies" },
         content.quickReplies.map((reply) => h("li", { class: "chip", title: `payload ${reply.payload}` }, reply.title))) : null,
+      message.reaction ? h("span", { class: "reaction", title: `Reaction${message.reaction.name ? `: ${message.reaction.name}` : ""}`,
+        "aria-label": `Reaction: ${message.reaction.emoji ?? message.reaction.name}` }, message.reaction.emoji ?? message.reaction.name) : null,
       h("div", { class: "meta" },
         h("span", { class: `author ${author.kind}` }, author.kind === "bot" || author.kind === "agent" ? icon(author.kind) : null, authorLabel),
         icon(message.channel, CHANNEL_NAMES[message.channel]),
