@@ -52,7 +52,7 @@ struct EventWebhookConfigurationTests {
         #expect(problems([
             "SWITCHBOARD_EVENT_WEBHOOK_URL": "https://crm.example", "SWITCHBOARD_EVENT_WEBHOOK_SECRET": secret,
             "SWITCHBOARD_EVENT_WEBHOOK_EVENTS": "message.created,message.deleted",
-        ]) == ["eventWebhooks.subscribers[0].events: message.deleted is not one of message.created, message.status, contact.updated, broadcast.completed"])
+        ]) == ["eventWebhooks.subscribers[0].events: message.deleted is not one of message.created, message.status, message.reaction, contact.updated, broadcast.completed"])
         let twice = """
             {"subscribers": [{"name": "crm", "url": "https://a.example", "secret": "\(secret)"},
                              {"name": "crm", "url": "https://b.example", "secret": "\(secret)", "events": []}],
