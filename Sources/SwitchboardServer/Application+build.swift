@@ -34,6 +34,10 @@ public struct Gateway: Sendable {
     public let instanceRelay: InstanceEventRelay?
     /// The console's and the widget's files.
     public let webAssets: WebAssets
+    /// Uploaded and fetched media (docs/media.md).
+    public let media: MediaDirectory
+    /// Signs the public URLs of media.
+    public let mediaURLs: MediaURLSigner
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
@@ -116,6 +120,12 @@ public struct Gateway: Sendable {
             }
         }
         self.webChatTokens = WebChatToken(secret: secret)
+        self.media = try MediaDirectory(root: configuration.mediaDirectoryPath)
+        let mediaKey = try await store.secret(named: "media-url-key") {
+            (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        }
+        self.mediaURLs = MediaURLSigner(
+            secret: mediaKey, publicURL: configuration.effectivePublicURL, lifetime: configuration.media.urlLifetimeSeconds)
         // RBM with a service account: one token cache for the sends and the capability lookups.
         var authorizations: [SwitchboardCore.Channel: any ProviderAuthorization] = [:]
         if case .serviceAccount(let account) = rbm?.settings.credentials {
@@ -236,6 +246,8 @@ public struct Gateway: Sendable {
             allowHumanAgentTag: configuration.messenger?.allowHumanAgentTag ?? false, now: now,
             broadcastWake: { broadcasts.wake() }
         ).add(to: router, apiToken: configuration.apiToken)
+        MediaRoutes(directory: media, signer: mediaURLs, maxBytes: configuration.media.maxBytes, logger: logger, now: now)
+            .add(to: router, apiToken: configuration.apiToken)
         webAssets.add(to: router)
         routes.fill(from: router)
         return router

@@ -72,6 +72,7 @@ extension GatewayConfiguration {
             bot.http = RemoteBotSettings(url: url, secret: env["SWITCHBOARD_BOT_SECRET"] ?? bot.http?.secret ?? "")
         }
         if let value = env["SWITCHBOARD_WEBCHAT_SECRET"] { webchat.secret = value }
+        if let value = env["SWITCHBOARD_MEDIA_DIR"] { media.directory = value }
         if let value = env["SWITCHBOARD_METRICS_PUBLIC"] {
             switch value.lowercased() {
             case "1", "true", "yes": metricsPublic = true
@@ -130,6 +131,7 @@ extension GatewayConfiguration {
         problems += limits.problems
         problems += eventWebhooks.problems
         problems += broadcasts.problems
+        problems += media.problems
         for range in allowPrivateURLs where AddressRange(range) == nil {
             problems.append("allowPrivateURLs (SWITCHBOARD_ALLOW_PRIVATE_URLS): '\(range)' is not a CIDR block such as 10.0.0.0/8 or fd00::/8")
         }

@@ -43,6 +43,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var eventWebhooks: EventWebhookSettings = .init()
     /// How broadcasts fan out.
     public var broadcasts: BroadcastSettings = .init()
+    /// Where uploaded and fetched media are kept, and how much.
+    public var media: MediaSettings = .init()
 
     /// The destination policy `allowPrivateURLs` describes (entries that do not parse are reported by `validate()`).
     public var destinationPolicy: DestinationPolicy {
@@ -304,6 +306,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         allowPrivateURLs = try c.decodeIfPresent([String].self, forKey: .allowPrivateURLs) ?? defaults.allowPrivateURLs
         eventWebhooks = try c.decodeIfPresent(EventWebhookSettings.self, forKey: .eventWebhooks) ?? defaults.eventWebhooks
         broadcasts = try c.decodeIfPresent(BroadcastSettings.self, forKey: .broadcasts) ?? defaults.broadcasts
+        media = try c.decodeIfPresent(MediaSettings.self, forKey: .media) ?? defaults.media
     }
 
     /// The base URL providers call, without a trailing slash.

@@ -14,12 +14,20 @@ export class API {
     this.token = token;
   }
 
+  /** A call with a JSON body, or with a raw one (`{raw, type}`: a file to keep). */
   async request(method, path, body) {
     const headers = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let payload;
+    if (body?.raw !== undefined) {
+      headers["Content-Type"] = body.type;
+      payload = body.raw;
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
     let response;
     try {
-      response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
     } catch (error) {
       throw new APIError(0, "network_error", "The gateway cannot be reached.");
     }
@@ -48,8 +56,13 @@ export class API {
   messages(id, before, limit = 30) {
     return this.request("GET", `/contacts/${encodeURIComponent(id)}/messages${API.query({ before, limit })}`);
   }
-  reply(id, { channel, text, authorName }) {
-    const body = { content: { text } };
+  /** Keeps a file for an outbound message: `{id, url, mimeType, size, name}`. */
+  uploadMedia(file) {
+    return this.request("POST", `/media${API.query({ name: file.name })}`, { raw: file, type: file.type || "application/octet-stream" });
+  }
+  reply(id, { channel, text, attachments, authorName }) {
+    const body = { content: text ? { text } : {} };
+    if (attachments?.length) body.content.attachments = attachments;
     if (channel) body.channel = channel;
     if (authorName) body.author = { name: authorName };
     return this.request("POST", `/contacts/${encodeURIComponent(id)}/messages`, body);

@@ -109,6 +109,8 @@ class Console {
     // Images load after the trail is laid out: keep a trail that was at its end at its end.
     $("message-list").addEventListener("load", () => { if (this.pinned) $("messages").scrollTop = $("messages").scrollHeight; }, true);
     $("composer").addEventListener("submit", (event) => { event.preventDefault(); this.sendReply(); });
+    $("composer-file").addEventListener("change", () => this.showAttachment());
+    $("composer-file-remove").addEventListener("click", () => { $("composer-file").value = ""; this.showAttachment(); });
     $("composer-text").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); this.sendReply(); }
     });
@@ -527,17 +529,35 @@ class Console {
     select.dataset.contact = contact.id;
   }
 
+  /** The file chosen to go with the reply, by name, with a way to remove it. */
+  showAttachment() {
+    const file = $("composer-file").files?.[0];
+    $("composer-attachment").hidden = !file;
+    $("composer-file-name").textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KB)` : "";
+  }
+
   async sendReply() {
     const text = $("composer-text").value.trim();
-    if (!text || !this.selected) return;
+    const file = $("composer-file").files?.[0];
+    if ((!text && !file) || !this.selected) return;
     $("composer-error").textContent = "";
     const button = $("composer").querySelector("button[type=submit]");
     button.disabled = true;
     try {
+      // The file is kept by the gateway first; the reply then carries its signed URL, which the
+      // provider fetches.
+      const attachments = [];
+      if (file) {
+        const media = await this.api.uploadMedia(file);
+        const kind = /^(image|video|audio)\//.exec(media.mimeType)?.[1] ?? "file";
+        attachments.push({ kind, url: media.url, mimeType: media.mimeType, name: media.name ?? file.name });
+      }
       const message = await this.api.reply(this.selected.id, {
-        channel: $("composer-channel").value || undefined, text, authorName: $("composer-author").value.trim() || undefined,
+        channel: $("composer-channel").value || undefined, text, attachments, authorName: $("composer-author").value.trim() || undefined,
       });
       $("composer-text").value = "";
+      $("composer-file").value = "";
+      this.showAttachment();
       this.messageChanged(message);
     } catch (error) {
       this.handle(error, "composer-error");

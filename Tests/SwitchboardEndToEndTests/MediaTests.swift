@@ -1,0 +1,155 @@
+import CurlHTTPClient
+import Foundation
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardSimulator
+import SwitchboardStorage
+import Testing
+
+/// Media over real HTTP: an upload is kept whole or not at all, served with the token and through
+/// a signed expiring URL, and an agent's attachment reaches the fake Twilio as a MediaUrl that
+/// serves those bytes.
+@Suite("Media: upload, signed URLs, outbound attachments")
+struct MediaTests {
+    /// A 1x1 PNG.
+    static let png: [UInt8] = Array(Data(base64Encoded:
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==") ?? Data())
+
+    func upload(_ env: TestEnvironment, _ body: [UInt8], type: String?, query: String = "") async throws -> HTTPClientResponse {
+        var headers: [(name: String, value: String)] = [(name: "Authorization", value: "Bearer \(env.apiToken)")]
+        if let type { headers.append((name: "Content-Type", value: type)) }
+        return try await env.raw("POST", "/api/v1/media\(query)", headers: headers, body: body)
+    }
+
+    /// The files in the media directory (none half-written: no `.partial`).
+    func files(_ env: TestEnvironment) throws -> [String] {
+        let root = env.gateway.media.root
+        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
+            .filter { !$0.hasSuffix("/") && !FileManager.default.isDirectory(root + "/" + $0) }
+    }
+
+    /// A signed URL under the gateway's public URL, as a loopback path.
+    func local(_ env: TestEnvironment, _ url: String) -> String {
+        String(url.dropFirst(TestEnvironment.publicURL.count))
+    }
+
+    @Test("an upload is kept and served with the token and at its signed URL; a wrong or expired signature is 403")
+    func uploadAndServe() async throws {
+        try await TestEnvironment.with { env in
+            let created = try await upload(env, Self.png, type: "image/png", query: "?name=dot.png")
+            #expect(created.status == 201)
+            let item = try created.json()
+            let id = try #require(item["id"] as? String)
+            let url = try #require(item["url"] as? String)
+            #expect(id.hasPrefix("med_") && item["mimeType"] as? String == "image/png" && item["size"] as? Int == Self.png.count)
+            #expect(item["name"] as? String == "dot.png")
+            #expect(url.hasPrefix(TestEnvironment.publicURL + "/media/\(id)?expires="))
+            #expect(created.header("Location") == "/api/v1/media/\(id)")
+
+            let withToken = try await env.api("GET", "/api/v1/media/\(id)")
+            #expect(withToken.status == 200 && withToken.body == Self.png)
+            #expect(withToken.header("Content-Type") == "image/png")
+            #expect(withToken.header("X-Content-Type-Options") == "nosniff")
+            #expect(try await env.raw("GET", "/api/v1/media/\(id)").status == 401)
+
+            let signed = try await env.raw("GET", local(env, url))
+            #expect(signed.status == 200 && signed.body == Self.png)
+            #expect(signed.header("Content-Security-Policy")?.contains("sandbox") == true)
+            let tampered = try await env.raw("GET", local(env, url).replacingOccurrences(of: "signature=", with: "signature=0"))
+            #expect(tampered.status == 403 && tampered.errorCode == "bad_signature")
+            #expect(try await env.raw("GET", "/media/\(id)").errorCode == "bad_signature")
+            env.clock.advance(by: 7 * 24 * 3600 + 1)
+            let expired = try await env.raw("GET", local(env, url))
+            #expect(expired.status == 403 && expired.errorCode == "url_expired")
+            #expect(try await env.api("GET", "/api/v1/media/med_00000000000000000000000000").errorCode == "media_not_found")
+            #expect(try await env.api("GET", "/api/v1/media/..%2F..%2Fetc%2Fpasswd").status == 404)
+            #expect(try files(env).count == 2)
+        }
+    }
+
+    @Test("a type the gateway does not keep, contents that are not the type, multipart, or nothing: refused, nothing kept")
+    func refusedTypes() async throws {
+        try await TestEnvironment.with { env in
+            let html = Array("<html><script>alert(1)</script></html>".utf8)
+            let cases: [(body: [UInt8], type: String?, status: Int, code: String)] = [
+                (html, "text/html", 415, "unsupported_media_type"),
+                (html, "image/png", 415, "unsupported_media_type"),
+                (Self.png, nil, 415, "unsupported_media_type"),
+                (Self.png, "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
+                ([], "image/png", 400, "malformed_body"),
+            ]
+            for refused in cases {
+                let answer = try await upload(env, refused.body, type: refused.type)
+                #expect(answer.status == refused.status && answer.errorCode == refused.code, "\(refused.type ?? "no type")")
+            }
+            #expect(try files(env).isEmpty)
+        }
+    }
+
+    @Test("past media.maxBytes: 413 by Content-Length, and nothing kept")
+    func tooLarge() async throws {
+        try await TestEnvironment.with(configure: { $0.media.maxBytes = 2048 }) { env in
+            let big = Self.png + [UInt8](repeating: 0, count: 4096)
+            let answer = try await upload(env, big, type: "image/png")
+            #expect(answer.status == 413 && answer.errorCode == "payload_too_large")
+            #expect(try files(env).isEmpty)
+            #expect(try await upload(env, Self.png, type: "image/png").status == 201)
+        }
+    }
+
+    @Test("an agent's attachment goes to Twilio as MediaUrl, and that URL serves the uploaded bytes")
+    func outboundAttachment() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = .none }) { env in
+            _ = try await env.sender.sendSMS(from: "+15550107001", text: "send me the map")
+            let contact = try await env.firstContact()
+            let url = try #require(try await upload(env, Self.png, type: "image/png", query: "?name=map.png").json()["url"] as? String)
+            let reply = try await env.agentReply(
+                contact.id, content: #"{"text":"Here it is","attachments":[{"kind":"image","url":"\#(url)","mimeType":"image/png","name":"map.png"}]}"#)
+            #expect(reply.status == 202)
+            try await eventually("Twilio got the MMS") {
+                await env.providerRequests().contains { $0.provider == "twilio" && $0.formValue("MediaUrl") != nil }
+            }
+            let sent = try #require(await env.providerRequests().first { $0.provider == "twilio" && $0.formValue("MediaUrl") != nil })
+            #expect(sent.formValue("MediaUrl") == url)
+            let fetched = try await env.raw("GET", local(env, url))
+            #expect(fetched.status == 200 && fetched.body == Self.png)
+        }
+    }
+}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    }
+}
+
+@Suite("Media URL signatures")
+struct MediaURLSignerTests {
+    let signer = MediaURLSigner(secret: "media-key", publicURL: "https://gw.example", lifetime: 600)
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func parts(_ url: String) -> (id: String, expires: String?, signature: String?) {
+        let components = URLComponents(string: url)
+        let items = components?.queryItems ?? []
+        return (String(components?.path.dropFirst("/media/".count) ?? ""),
+                items.first { $0.name == "expires" }?.value, items.first { $0.name == "signature" }?.value)
+    }
+
+    @Test("a URL opens its own file until it expires; another id, another key, a changed expiry or junk do not")
+    func checks() {
+        let url = signer.url(for: "med_01KB0000000000000000000000", now: now)
+        #expect(url.hasPrefix("https://gw.example/media/med_01KB0000000000000000000000?expires=1800000600&signature="))
+        let (id, expires, signature) = parts(url)
+        #expect(signer.check(id: id, expires: expires, signature: signature, now: now) == nil)
+        #expect(signer.check(id: id, expires: expires, signature: signature?.uppercased(), now: now) == nil)
+        #expect(signer.check(id: id, expires: expires, signature: signature, now: now.addingTimeInterval(601)) == .expired)
+        #expect(signer.check(id: "med_01KB0000000000000000000001", expires: expires, signature: signature, now: now) == .badSignature)
+        #expect(signer.check(id: id, expires: "1900000000", signature: signature, now: now) == .badSignature)
+        let other = MediaURLSigner(secret: "another-key", publicURL: "https://gw.example", lifetime: 600)
+        #expect(other.check(id: id, expires: expires, signature: signature, now: now) == .badSignature)
+        for junk in [(nil, signature), (expires, nil), ("soon", signature), ("99999999999999999999", signature), (expires, "abc")] {
+            #expect(signer.check(id: id, expires: junk.0, signature: junk.1, now: now) == .malformed)
+        }
+    }
+}
