@@ -267,3 +267,13 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
         return .failed(error, unsubscribed: false)
     }
 }
+
+/// Messenger's attachment URLs point at Meta's CDN and expire (lookaside.fbsbx.com, *.fbcdn.net):
+/// fetched without credentials.
+extension MessengerAdapter: InboundMediaSource {
+    public var configuredAPIHosts: [String] { Self.apiHost(settings.apiBaseURL) }
+
+    public var mediaHosts: [String] {
+        Self.apiHost(settings.apiBaseURL) + [".fbcdn.net", ".fbsbx.com", ".facebook.com", ".fbcdn.com"]
+    }
+}

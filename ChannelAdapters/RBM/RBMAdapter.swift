@@ -454,3 +454,12 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         return .failed(error, unsubscribed: false)
     }
 }
+
+/// RBM's `userFile` URIs point at Google's storage and expire: fetched without credentials.
+extension RBMAdapter: InboundMediaSource {
+    public var configuredAPIHosts: [String] { Self.apiHost(settings.apiBaseURL) }
+
+    public var mediaHosts: [String] {
+        Self.apiHost(settings.apiBaseURL) + [".googleusercontent.com", ".googleapis.com", ".gstatic.com"]
+    }
+}

@@ -271,3 +271,20 @@ struct TwilioResponseBody: Decodable {
         message = try? c.decode(String.self, forKey: .message)
     }
 }
+
+/// Twilio's inbound MMS media: `MediaUrlN` names the 2010 API's Media resource, which answers with
+/// a redirect to its CDN; with HTTP Basic authentication enabled on media (the account's setting),
+/// the API wants the account's credentials (https://www.twilio.com/docs/messaging/api/media-resource).
+extension TwilioSMSAdapter: InboundMediaSource {
+    public var configuredAPIHosts: [String] { Self.apiHost(settings.apiBaseURL) }
+
+    public var mediaHosts: [String] {
+        Self.apiHost(settings.apiBaseURL) + ["api.twilio.com", ".twiliocdn.com", ".twilio.com", ".amazonaws.com"]
+    }
+
+    public func mediaRequestHeaders(for url: String) -> [(name: String, value: String)] {
+        guard let host = MediaFetchRules.host(of: url), MediaFetchRules.host(host, isIn: Self.apiHost(settings.apiBaseURL) + ["api.twilio.com"])
+        else { return [] }
+        return [(name: "Authorization", value: basicAuthorization)]
+    }
+}

@@ -63,9 +63,23 @@ public struct Content: Codable, Sendable, Equatable {
             case image, video, audio, file
         }
         public var kind: Kind
+        /// Where the file is: the gateway's own copy once it has one (inbound media it fetched,
+        /// files uploaded to `POST /api/v1/media`), else the provider's URL.
         public var url: String
         public var mimeType: String?
         public var name: String?
+        /// Inbound media: the provider's URL, kept once `url` is the gateway's copy.
+        public var providerUrl: String?
+        /// The gateway's copy (`GET /api/v1/media/{mediaId}`), once it has one.
+        public var mediaId: String?
+        /// Inbound media: `pending` until the gateway has its copy, then `stored`, or `failed`
+        /// (`url` stays the provider's and `fetchError` says why).
+        public var fetch: FetchState?
+        public var fetchError: String?
+
+        public enum FetchState: String, Codable, Sendable {
+            case pending, stored, failed
+        }
 
         public init(kind: Kind, url: String, mimeType: String? = nil, name: String? = nil) {
             self.kind = kind

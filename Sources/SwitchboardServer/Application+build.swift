@@ -38,6 +38,9 @@ public struct Gateway: Sendable {
     public let media: MediaDirectory
     /// Signs the public URLs of media.
     public let mediaURLs: MediaURLSigner
+    /// Fetches inbound media into `media`, and its HTTP client.
+    public let mediaFetcher: MediaFetcher
+    let mediaClient: CurlHTTPClient
     let webChatTokens: WebChatToken
     public let logger: Logger
     let now: @Sendable () -> Date
@@ -165,6 +168,21 @@ public struct Gateway: Sendable {
         if let remoteBot {
             pipeline.remoteBotWake = { @Sendable in remoteBot.wake() }
         }
+        // Inbound media is fetched with a client of its own: its answers may be as large as
+        // media.maxBytes, the provider calls' client keeps a smaller limit.
+        let mediaClient = CurlHTTPClient(
+            configuration: .init(maxConnectionsPerHost: 4, maxCachedConnections: 16, maxResponseBytes: configuration.media.maxBytes),
+            logger: logger)
+        self.mediaClient = mediaClient
+        let sources = Dictionary(
+            channels.compactMap { registered in (registered.adapter as? any InboundMediaSource).map { (registered.channel, $0) } },
+            uniquingKeysWith: { first, _ in first })
+        let mediaFetcher = MediaFetcher(
+            store: store, directory: media, signer: mediaURLs, transport: mediaClient,
+            destinations: DestinationResolver(policy: configuration.destinationPolicy), sources: sources,
+            maxBytes: configuration.media.maxBytes, events: events, logger: logger, now: now)
+        self.mediaFetcher = mediaFetcher
+        pipeline.mediaWake = { @Sendable in mediaFetcher.wake() }
         self.pipeline = pipeline
         self.now = now
         self.broadcasts = BroadcastWorker(
@@ -283,7 +301,8 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-            services: [HTTPClientService(client: client), outbox] + (remoteBot.map { [$0] } ?? [])
+            services: [HTTPClientService(client: client), HTTPClientService(client: mediaClient), outbox, mediaFetcher]
+                + (remoteBot.map { [$0] } ?? [])
                 + (eventWebhooks.map { [$0] } ?? []) + [broadcasts]
                 + (instanceRelay.map { [$0] } ?? []),
             onServerRunning: onServerRunning,

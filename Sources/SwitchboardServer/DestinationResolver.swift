@@ -19,6 +19,8 @@ public struct DestinationResolver: Sendable {
     /// Why a destination was refused.
     public struct Refusal: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// The name did not resolve now; it may later (a policy refusal will not pass later).
+        public var mayPassLater = false
     }
 
     /// `HOST:PORT:ADDRESS,…` pins for `url` (none for an IP literal, which is checked as it is).
@@ -29,7 +31,7 @@ public struct DestinationResolver: Sendable {
             return []
         }
         let addresses = await Self.resolve(target.host)
-        guard !addresses.isEmpty else { throw Refusal(description: "\(target.host) does not resolve") }
+        guard !addresses.isEmpty else { throw Refusal(description: "\(target.host) does not resolve", mayPassLater: true) }
         // Every address must pass: libcurl may try any of them.
         for address in addresses {
             if let reason = policy.refusal(for: address) { throw Refusal(description: "\(target.host): \(reason)") }

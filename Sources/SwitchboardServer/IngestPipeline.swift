@@ -13,6 +13,9 @@ public struct IngestPipeline: Sendable {
     let events: EventBus
     /// Woken when messages are queued for the external bot.
     var remoteBotWake: (@Sendable () -> Void)?
+    /// Woken when inbound media was stored to be fetched; with it, inbound attachments are marked
+    /// `fetch: pending` (which queues their fetch in the storing transaction).
+    var mediaWake: (@Sendable () -> Void)?
     let now: @Sendable () -> Date
 
     public init(
@@ -58,7 +61,15 @@ public struct IngestPipeline: Sendable {
     /// Stores one inbound message (and queues its bot replies) and says what became of it; the
     /// caller wakes the outbox when replies were queued.
     public func ingest(_ inbound: InboundMessage, logger: Logger) async throws -> IngestResult {
+        var inbound = inbound
+        let fetchesMedia = mediaWake != nil && !inbound.content.attachments.isEmpty
+        if fetchesMedia {
+            for index in inbound.content.attachments.indices where inbound.content.attachments[index].fetch == nil {
+                inbound.content.attachments[index].fetch = .pending
+            }
+        }
         let result = try await store.ingest(inbound, at: now(), bot: bot, policy: policy)
+        if fetchesMedia, case .stored = result { mediaWake?() }
         switch result {
         case .stored(let message, let contact, let replies):
             GatewayMetrics.inbound(channel: inbound.channel.rawValue)

@@ -87,9 +87,10 @@ public struct WebAssets: Sendable {
         headers[.xContentTypeOptions] = "nosniff"
         if isPage {
             // Everything the pages load comes from the gateway itself; images in messages come from
-            // providers' https hosts, and the widget's socket is on this origin.
+            // providers' https hosts or the gateway's media (read with the token into blob: URLs),
+            // and the widget's socket is on this origin.
             headers[.contentSecurityPolicy] =
-                "default-src 'self'; img-src 'self' data: \(imageSources.joined(separator: " ")); connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'"
+                "default-src 'self'; img-src 'self' data: blob: \(imageSources.joined(separator: " ")); connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'"
             // HTTPTypes predefines no name for it; a valid token, so the name is never nil.
             if let referrerPolicy = HTTPField.Name("Referrer-Policy") { headers[referrerPolicy] = "no-referrer" }
         }

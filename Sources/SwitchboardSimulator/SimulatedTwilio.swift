@@ -42,6 +42,26 @@ struct SimulatedTwilio: SimulatedProvider {
             }
             return try Simulator.json(answer.body, status: answer.status, retryAfter: fault?.retryAfter)
         }
+        // An MMS's media as Twilio serves it: the Media resource wants the account's credentials
+        // (HTTP Basic authentication on media, the account's setting) and redirects to the file
+        // (https://www.twilio.com/docs/messaging/api/media-resource).
+        router.get("2010-04-01/Accounts/:accountSid/Messages/:messageSid/Media/:mediaSid") { request, context in
+            let path = request.uri.path
+            guard let credentials = TwilioMessagesFake.basicCredentials(request.headers[.authorization]),
+                  credentials == (twilio.accountSid, twilio.authToken), try context.parameters.require("accountSid") == twilio.accountSid
+            else {
+                await recorder.record(RecordedRequest(
+                    provider: "twilio", method: "GET", path: path, form: nil, json: nil, responseStatus: 401, providerMessageId: nil,
+                    receivedAt: Date()))
+                return try Simulator.json(TwilioMessagesFake.error(status: 401, code: 20003, message: "Authenticate").body, status: 401)
+            }
+            await recorder.record(RecordedRequest(
+                provider: "twilio", method: "GET", path: path, form: nil, json: nil, responseStatus: 302, providerMessageId: nil,
+                receivedAt: Date()))
+            var headers = HTTPFields()
+            headers[.location] = "/_simulator/media/\(try context.parameters.require("mediaSid")).png"
+            return Response(status: .found, headers: headers)
+        }
         router.get("2010-04-01/Accounts/:accountSid/Messages.json") { request, context in
             let query = (try? FormURLEncoding.decode(Array((request.uri.query ?? "").utf8))) ?? []
             let answer = await twilio.list(

@@ -39,9 +39,19 @@ public struct Simulator: Sendable {
         let callbacks = self.callbacks
         let accepted = self.accepted
         // Media a simulated phone "sent" (MMS MediaUrl, Messenger attachment): a small picture
-        // drawn here, so attachments render without any network.
-        router.get("_simulator/media/:name") { _, context in
+        // drawn here, so attachments render without any network (`NAME.png` a PNG, else an SVG).
+        router.get("_simulator/media/:name") { request, context in
             let name = context.parameters.get("name") ?? "photo"
+            // Meta's CDN links carry their expiry as `oe`, Unix seconds in hex: past it, 403.
+            if let expiry = request.uri.queryParameters["oe"].flatMap({ Int64(String($0), radix: 16) }),
+               Double(expiry) < Date().timeIntervalSince1970 {
+                return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: "URL signature expired")))
+            }
+            if name.lowercased().hasSuffix(".png") {
+                var headers = HTTPFields()
+                headers[.contentType] = "image/png"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: SamplePicture.png(named: name))))
+            }
             let label = String(name.prefix(40)).map { "<>&\"'".contains($0) ? " " : String($0) }.joined()
             let svg = """
                 <svg xmlns="http://www.w3.org/2000/svg" width="320" height="200" viewBox="0 0 320 200">\

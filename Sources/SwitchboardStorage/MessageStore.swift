@@ -167,7 +167,7 @@ public enum ProactiveSendResult: Sendable, Equatable {
 /// backend provides them. `SQLiteStore` is the embedded one. Code that needs one concern takes that
 /// protocol.
 public protocol MessageStore: InboundStore, OutboxStore, ConversationStore, BotDeliveryStore, CapabilityStore, SecretStore,
-    ProactiveStore, WebhookDeliveryStore, BroadcastStore {
+    ProactiveStore, WebhookDeliveryStore, BroadcastStore, MediaFetchStore {
     /// Throws when the database cannot answer a query.
     func checkReadiness() async throws
     /// The migrations applied to the database, oldest first.

@@ -391,6 +391,32 @@ enum SwitchboardMigrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v18-media-fetches") { db in
+            // Inbound media to fetch into the media directory: written by a trigger in the
+            // transaction that stores the message, for each attachment marked `fetch: pending`.
+            try db.execute(sql: """
+                CREATE TABLE media_fetches (
+                    message_id TEXT NOT NULL,
+                    attachment_index INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    claim_id TEXT,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (message_id, attachment_index)
+                ) WITHOUT ROWID;
+                CREATE INDEX media_fetches_due ON media_fetches(next_attempt_at);
+                CREATE TRIGGER media_fetch_inbound AFTER INSERT ON messages
+                WHEN NEW.direction = 'inbound' AND instr(NEW.content, '"fetch":"pending"') > 0 BEGIN
+                    INSERT OR IGNORE INTO media_fetches (message_id, attachment_index, url, channel, next_attempt_at, created_at)
+                    SELECT NEW.id, CAST(a.key AS INTEGER), json_extract(a.value, '$.url'), NEW.channel, NEW.created_at, NEW.created_at
+                    FROM json_each(NEW.content, '$.attachments') a
+                    WHERE json_extract(a.value, '$.fetch') = 'pending' AND json_extract(a.value, '$.url') IS NOT NULL;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -631,6 +631,38 @@ enum PostgresMigrations {
                 EXECUTE FUNCTION switchboard_webhook_message_reaction()
             """,
         ]),
+        Migration(name: "v24-media-fetches", statements: [
+            """
+            CREATE TABLE media_fetches (
+                message_id TEXT NOT NULL,
+                attachment_index INTEGER NOT NULL,
+                url TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                claim_id TEXT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (message_id, attachment_index))
+            """,
+            "CREATE INDEX media_fetches_due ON media_fetches (next_attempt_at)",
+            """
+            CREATE FUNCTION switchboard_media_fetch_inbound() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO media_fetches (message_id, attachment_index, url, channel, next_attempt_at, created_at)
+                SELECT NEW.id, (a.ordinality - 1)::INTEGER, a.value ->> 'url', NEW.channel, NEW.created_at, NEW.created_at
+                FROM jsonb_array_elements(NEW.content::jsonb -> 'attachments') WITH ORDINALITY AS a(value, ordinality)
+                WHERE a.value ->> 'fetch' = 'pending' AND a.value ->> 'url' IS NOT NULL
+                ON CONFLICT DO NOTHING;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER media_fetch_inbound AFTER INSERT ON messages
+                FOR EACH ROW WHEN (NEW.direction = 'inbound' AND strpos(NEW.content, '"fetch":"pending"') > 0)
+                EXECUTE FUNCTION switchboard_media_fetch_inbound()
+            """,
+        ]),
     ]
 
     /// v18's claim function, kept as written: v20 replaces it with one condition changed.

@@ -21,7 +21,7 @@ def test_the_console_with_a_full_conversation(page, gateway):
     gateway.simulate("--channel", "sms", "--from", ADA, "--text", "1")
     gateway.simulate("--channel", "sms", "--from", ADA, "--text", "A-1001")
     gateway.simulate("--channel", "sms", "--from", ADA, "--text", "Here's a photo of the front brake",
-                     "--media", gateway.media_url("front-brake.svg"))
+                     "--media", gateway.media_url("front-brake.png"))
     ada = gateway.contact_by_phone(ADA)
     messenger = next(item for item in gateway.api("GET", "/contacts?channel=messenger")["items"]
                      if item.get("facebook", {}).get("psid") == "7001002003004005")
@@ -45,7 +45,14 @@ def test_the_console_with_a_full_conversation(page, gateway):
     page.locator(f"#contact-list li[data-id='{ada['id']}'] button").click()
     trail = page.locator("#message-list")
     expect(trail).to_contain_text("Thursday at 10 works for me")
-    expect(trail.locator("img[src$='front-brake.svg']")).to_be_visible()
+    # The MMS picture is the gateway's copy (fetched in the background), loaded with the token.
+    wait_for(lambda: any(attachment.get("fetch") == "stored"
+                         for message in gateway.api("GET", f"/contacts/{ada['id']}/messages?limit=50")["items"]
+                         for attachment in message["content"].get("attachments", [])),
+             message="the MMS picture copied")
+    picture = trail.locator("img[data-media-id]")
+    expect(picture).to_be_visible()
+    page.wait_for_function("() => { const img = document.querySelector('#message-list img[data-media-id]'); return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:'); }")
     expect(trail.locator(".chip").filter(has_text="Yes")).to_have_count(1)
     expect(trail.locator(".author.bot").first).to_be_visible()
     expect(trail.locator(".author.agent")).to_contain_text("Grace")

@@ -153,3 +153,80 @@ struct MediaURLSignerTests {
         }
     }
 }
+
+/// Inbound media fetched into the gateway, against the simulator playing the providers' media
+/// hosts: Twilio's Media resource (credentials, then a redirect) and Meta's expiring CDN links.
+@Suite("Media: inbound copies")
+struct InboundMediaTests {
+    func attachments(_ env: TestEnvironment, _ messageId: String) async throws -> [Content.Attachment] {
+        try #require(try await env.gateway.store.message(id: messageId)).content.attachments
+    }
+
+    func inboundId(_ env: TestEnvironment) async throws -> String {
+        let contact = try await env.firstContact()
+        return try #require(try await env.gateway.store.messages(contactId: contact.id, limit: 10, before: nil).items
+            .first { $0.direction == .inbound }).id
+    }
+
+    @Test("an MMS picture is fetched with the account's credentials through Twilio's redirect, kept, and served by the gateway")
+    func twilioMedia() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = .none }) { env in
+            let mediaURL = env.simulatorURL + "/2010-04-01/Accounts/\(TestEnvironment.accountSid)/Messages/MM1/Media/ME1"
+            _ = try await env.sender.sendSMS(from: "+15550109001", text: "my bike", mediaURLs: [(url: mediaURL, mimeType: "image/png")])
+            let id = try await inboundId(env)
+            try await eventually("the picture is kept") { try await attachments(env, id).first?.fetch == .stored }
+            let attachment = try #require(try await attachments(env, id).first)
+            #expect(attachment.providerUrl == mediaURL)
+            #expect(attachment.url.hasPrefix(TestEnvironment.publicURL + "/media/med_"))
+            let mediaId = try #require(attachment.mediaId)
+            let copy = try await env.api("GET", "/api/v1/media/\(mediaId)")
+            let original = try await env.client.execute(HTTPClientRequest(url: env.simulatorURL + "/_simulator/media/ME1.png"))
+            #expect(copy.status == 200 && copy.header("Content-Type") == "image/png" && copy.body == original.body)
+            // The Media resource was asked with the account's credentials (it answers 401 without).
+            #expect(await env.providerRequests().contains { $0.provider == "twilio" && $0.path.hasSuffix("/Media/ME1") && $0.responseStatus == 302 })
+            // The stream tells consoles; the API shows the copy.
+            let message = try await env.api("GET", "/api/v1/messages/\(id)").json()
+            let shown = try #require(((message["content"] as? [String: Any])?["attachments"] as? [[String: Any]])?.first)
+            #expect(shown["fetch"] as? String == "stored" && shown["providerUrl"] as? String == mediaURL)
+        }
+    }
+
+    @Test("a Messenger CDN link is copied before it expires; one already expired is marked failed and keeps its link")
+    func messengerExpiry() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = .none }) { env in
+            let expires = String(Int64(Date().timeIntervalSince1970) + 3, radix: 16)
+            let fresh = env.simulatorURL + "/_simulator/media/scontent.png?oe=\(expires)"
+            let expired = env.simulatorURL + "/_simulator/media/old.png?oe=\(String(Int64(Date().timeIntervalSince1970) - 60, radix: 16))"
+            let event: [String: Any] = [
+                "sender": ["id": "PSID-M"], "recipient": ["id": TestEnvironment.accounts.messengerPageId],
+                "timestamp": Date().timeIntervalSince1970 * 1000,
+                "message": ["mid": "m_media1", "attachments": [
+                    ["type": "image", "payload": ["url": fresh]], ["type": "image", "payload": ["url": expired]],
+                ]],
+            ]
+            #expect(try await env.sender.postMessenger(events: [event]).status == 200)
+            let id = try await inboundId(env)
+            try await eventually("both fetches ended") { try await attachments(env, id).allSatisfy { $0.fetch != .pending } }
+            let (kept, lost) = (try await attachments(env, id)[0], try await attachments(env, id)[1])
+            #expect(kept.fetch == .stored && kept.providerUrl == fresh)
+            #expect(lost.fetch == .failed && lost.url == expired && lost.fetchError?.contains("403") == true)
+            // Once Meta's link has expired, the gateway's copy still serves the picture.
+            try await eventually("the CDN link expires", seconds: 8) {
+                try await env.client.execute(HTTPClientRequest(url: fresh)).status == 403
+            }
+            let copy = try await env.api("GET", "/api/v1/media/\(try #require(kept.mediaId))")
+            #expect(copy.status == 200 && copy.body.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        }
+    }
+
+    @Test("a media URL on a host the provider does not serve media from is not fetched")
+    func foreignHost() async throws {
+        try await TestEnvironment.with(configure: { $0.bot.kind = .none }) { env in
+            _ = try await env.sender.sendSMS(
+                from: "+15550109002", text: "x", mediaURLs: [(url: "https://attacker.example/internal.png", mimeType: "image/png")])
+            let id = try await inboundId(env)
+            try await eventually("the fetch ended") { try await attachments(env, id).first?.fetch == .failed }
+            #expect(try await attachments(env, id).first?.fetchError == "attacker.example is not a host sms media comes from")
+        }
+    }
+}

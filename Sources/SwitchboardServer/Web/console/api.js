@@ -56,6 +56,17 @@ export class API {
   messages(id, before, limit = 30) {
     return this.request("GET", `/contacts/${encodeURIComponent(id)}/messages${API.query({ before, limit })}`);
   }
+  /** A kept file, read with the token, as a `blob:` URL an `<img>` can show. */
+  async mediaURL(id) {
+    let response;
+    try {
+      response = await fetch(`/api/v1/media/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${this.token}` } });
+    } catch {
+      throw new APIError(0, "network_error", "The gateway cannot be reached.");
+    }
+    if (!response.ok) throw new APIError(response.status, `http_${response.status}`, `The gateway answered ${response.status}.`);
+    return URL.createObjectURL(await response.blob());
+  }
   /** Keeps a file for an outbound message: `{id, url, mimeType, size, name}`. */
   uploadMedia(file) {
     return this.request("POST", `/media${API.query({ name: file.name })}`, { raw: file, type: file.type || "application/octet-stream" });

@@ -488,14 +488,25 @@ class Console {
 
   renderAttachment(attachment) {
     const url = safeURL(attachment.url);
-    const label = attachment.name ?? String(attachment.url ?? "").split("/").pop() ?? "attachment";
+    const label = attachment.name ?? String(attachment.url ?? "").split("/").pop()?.split("?")[0] ?? "attachment";
     if (!url) return h("span", { class: "muted small" }, icon("attachment"), ` ${label} (link not shown)`);
-    if (attachment.kind === "image") {
-      return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" },
-        h("img", { src: url, alt: attachment.name ?? "image attachment", loading: "lazy" }));
+    // Inbound media: the gateway fetches a copy (provider links expire); until then, or when it
+    // could not, the trail says so.
+    const state = attachment.fetch === "pending" ? h("span", { class: "fetch pending muted small" }, "copying from the provider…")
+      : attachment.fetch === "failed" ? h("span", { class: "fetch failed small" }, `not copied: ${attachment.fetchError ?? "the provider's link failed"}`)
+      : null;
+    if (attachment.kind === "image" && attachment.mediaId) {
+      // The gateway's copy, read with the token (its signed URL expires; the copy does not).
+      const image = h("img", { alt: attachment.name ?? "image attachment", loading: "lazy", "data-media-id": attachment.mediaId });
+      this.api.mediaURL(attachment.mediaId).then((blobURL) => { image.src = blobURL; }).catch(() => { image.src = url; });
+      return h("span", { class: "attachment" }, image, state);
     }
-    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", download: "" },
-      icon("attachment"), ` ${label}`, attachment.mimeType ? h("span", { class: "muted small" }, ` (${attachment.mimeType})`) : null);
+    if (attachment.kind === "image") {
+      return h("span", { class: "attachment" }, h("a", { href: url, target: "_blank", rel: "noopener noreferrer" },
+        h("img", { src: url, alt: attachment.name ?? "image attachment", loading: "lazy" })), state);
+    }
+    return h("span", { class: "attachment" }, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", download: "" },
+      icon("attachment"), ` ${label}`, attachment.mimeType ? h("span", { class: "muted small" }, ` (${attachment.mimeType})`) : null), state);
   }
 
   async loadOlder() {
