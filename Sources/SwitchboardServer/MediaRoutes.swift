@@ -72,7 +72,7 @@ struct MediaRoutes: Sendable {
             throw Self.error(.tooLarge(limit: maxBytes))
         }
         let name = request.uri.queryParameters["name"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        if let name, name.count > 200 || name.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) {
+        if let name, name.unicodeScalars.count > 200 || name.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) {
             throw GatewayError(.badRequest, code: "bad_request", message: "name: at most 200 characters, without control characters")
         }
         let file: MediaDirectory.Writer
