@@ -34,9 +34,14 @@ public final class SwitchboardSandbox: Sendable {
     public let gatewayURL: String
     /// The simulator's address (its inspection API: `/_simulator/requests`).
     public let simulatorURL: String
-    let accounts: ProviderAccounts
-    let sender: InboundWebhookSender
+    /// The providers' accounts both sides use.
+    public let accounts: ProviderAccounts
+    /// Signs and posts inbound webhooks as the providers do.
+    public let sender: InboundWebhookSender
     let client: CurlHTTPClient
+    /// The public URL the gateway believes providers call, and its API token.
+    public let publicURL: String
+    public let apiToken: String
     let groups: [ServiceGroup]
     let running: Task<Void, any Error>
     let directory: URL
@@ -44,7 +49,10 @@ public final class SwitchboardSandbox: Sendable {
     let consumed = Mutex<[String: Int]>([:])
 
     init(gateway: Gateway, simulator: Simulator, gatewayURL: String, simulatorURL: String, accounts: ProviderAccounts,
-         sender: InboundWebhookSender, client: CurlHTTPClient, groups: [ServiceGroup], running: Task<Void, any Error>, directory: URL) {
+         sender: InboundWebhookSender, client: CurlHTTPClient, publicURL: String, apiToken: String, groups: [ServiceGroup],
+         running: Task<Void, any Error>, directory: URL) {
+        self.publicURL = publicURL
+        self.apiToken = apiToken
         self.gateway = gateway
         self.simulator = simulator
         self.gatewayURL = gatewayURL
@@ -72,26 +80,55 @@ public final class SwitchboardSandbox: Sendable {
         }
     }
 
+    /// The sandbox's providers' accounts, unless `Options.accounts` names others.
+    public static let defaultAccounts = ProviderAccounts(
+        twilioAccountSid: "AC" + String(repeating: "5", count: 32), twilioAuthToken: "sandbox-twilio-token", twilioNumber: "+15550001111",
+        messengerAppSecret: "sandbox-app-secret", messengerVerifyToken: "sandbox-verify", messengerPageAccessToken: "sandbox-page-token",
+        messengerPageId: "1000000000000009", rbmAgentId: "sandbox-agent", rbmClientToken: "sandbox-client-token",
+        rbmAccessToken: "sandbox-rbm-token")
+
+    /// How the sandbox is built: every kind of test builds its gateway and simulator here.
+    public struct Options: Sendable {
+        public var accounts = SwitchboardSandbox.defaultAccounts
+        public var publicURL = SwitchboardSandbox.publicURL
+        public var apiToken = "sandbox-api-token"
+        /// Whether the simulator sends status callbacks for accepted messages, as the providers do.
+        public var statusCallbacks = true
+        public var rbmServiceAccount: RBMServiceAccount?
+        public var logLevel: Logger.Level = .warning
+        /// The gateway's clock (tests move it forward).
+        public var now: @Sendable () -> Date = { Date() }
+
+        public init() {}
+    }
+
     /// Starts both servers. `configure` adjusts the gateway's configuration (the bot, limits).
     public static func start(
         rbmServiceAccount: RBMServiceAccount? = nil, configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }
     ) async throws -> SwitchboardSandbox {
+        var options = Options()
+        options.rbmServiceAccount = rbmServiceAccount
+        return try await start(options, configure: configure)
+    }
+
+    /// Starts both servers as `options` say. `configure` adjusts the gateway's configuration.
+    public static func start(
+        _ options: Options, configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }
+    ) async throws -> SwitchboardSandbox {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sandbox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "switchboard.sandbox")
-        logger.logLevel = .warning
+        logger.logLevel = options.logLevel
+        let rbmServiceAccount = options.rbmServiceAccount
         let serviceAccountKey = try rbmServiceAccount.map { _ in try _RSA.Signing.PrivateKey(keySize: .bits2048) }
-        var accounts = ProviderAccounts(
-            twilioAccountSid: "AC" + String(repeating: "5", count: 32), twilioAuthToken: "sandbox-twilio-token", twilioNumber: "+15550001111",
-            messengerAppSecret: "sandbox-app-secret", messengerVerifyToken: "sandbox-verify", messengerPageAccessToken: "sandbox-page-token",
-            messengerPageId: "1000000000000009", rbmAgentId: "sandbox-agent", rbmClientToken: "sandbox-client-token",
-            rbmAccessToken: "sandbox-rbm-token")
+        var accounts = options.accounts
         if let serviceAccountKey {
             accounts.rbmAccessToken = nil
             accounts.rbmServiceAccountPublicKey = serviceAccountKey.publicKey.pemRepresentation
         }
         let client = CurlHTTPClient()
-        let callbacks = StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: client, logger: logger)
+        let callbacks = options.statusCallbacks
+            ? StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: client, logger: logger) : nil
         var simulatorSettings = SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts)
         if let rbmServiceAccount {
             simulatorSettings.rbmTokenLifetimeSeconds = rbmServiceAccount.lifetime
@@ -107,9 +144,9 @@ public final class SwitchboardSandbox: Sendable {
         var configuration = GatewayConfiguration()
         configuration.port = 0
         // The listen port is known only once bound, so providers "call" a fixed public URL (as behind a proxy).
-        configuration.publicURL = publicURL
+        configuration.publicURL = options.publicURL
         configuration.database = "sqlite:" + directory.appendingPathComponent("sandbox.sqlite").path
-        configuration.apiToken = "sandbox-api-token"
+        configuration.apiToken = options.apiToken
         configuration.outbox.pollIntervalSeconds = 0.05
         var twilio = GatewayConfiguration.TwilioAccount()
         (twilio.accountSid, twilio.authToken, twilio.from) = (accounts.twilioAccountSid, accounts.twilioAuthToken, accounts.twilioNumber)
@@ -138,14 +175,14 @@ public final class SwitchboardSandbox: Sendable {
         configure(&configuration)
         try configuration.validate()
 
-        let gateway = try await Gateway(configuration: configuration, logger: logger)
+        let gateway = try await Gateway(configuration: configuration, logger: logger, now: options.now)
         let gatewayPort = AsyncPort()
         let gatewayGroup = ServiceGroup(configuration: .init(
             services: [gateway.buildApplication { gatewayPort.set($0.localAddress?.port ?? -1) }], logger: logger))
         let gatewayTask = Task { try await gatewayGroup.run() }
         let port = try await gatewayPort.value()
         let gatewayURL = "http://127.0.0.1:\(port)"
-        callbacks.connect(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL)
+        callbacks?.connect(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL)
         let running = Task {
             try await gatewayTask.value
             try await simulatorTask.value
@@ -153,7 +190,7 @@ public final class SwitchboardSandbox: Sendable {
         return SwitchboardSandbox(
             gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)", accounts: accounts,
             sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: configuration.effectivePublicURL, accounts: accounts, client: client),
-            client: client,
+            client: client, publicURL: configuration.effectivePublicURL, apiToken: options.apiToken,
             groups: [gatewayGroup, simulatorGroup], running: running, directory: directory)
     }
 
@@ -197,7 +234,7 @@ public final class SwitchboardSandbox: Sendable {
         let scenario = try Scenario.load(path: path)
         let lines = Mutex<[String]>([])
         let runner = ScenarioRunner(
-            gatewayURL: gatewayURL, publicURL: Self.publicURL, simulatorURL: simulatorURL, accounts: accounts, client: client,
+            gatewayURL: gatewayURL, publicURL: publicURL, simulatorURL: simulatorURL, accounts: accounts, client: client,
             output: { line in lines.withLock { $0.append(line) } })
         let outcome = try await runner.run(scenario)
         let report = lines.withLock { $0 }
@@ -219,7 +256,7 @@ public final class SwitchboardSandbox: Sendable {
         let body = try JSONSerialization.data(withJSONObject: [
             "to": ["channel": channel, "address": address], "content": ["text": text], "author": ["kind": "system"],
         ], options: [.sortedKeys])
-        var headers = [(name: "Authorization", value: "Bearer sandbox-api-token"), (name: "Content-Type", value: "application/json")]
+        var headers = [(name: "Authorization", value: "Bearer \(apiToken)"), (name: "Content-Type", value: "application/json")]
         if let idempotencyKey { headers.append((name: "Idempotency-Key", value: idempotencyKey)) }
         let response = try await client.execute(HTTPClientRequest(
             method: "POST", url: gatewayURL + "/api/v1/messages", headers: headers, body: Array(body)))

@@ -111,6 +111,9 @@ struct ProviderIdempotencyTests {
         let port = reserved.port
         try await TestEnvironment.with(configure: {
             Self.shortTimeout(&$0)
+            // A refusal is immediate; a generous timeout keeps a loaded machine's slow first answer
+            // from the simulator (which would rightly be looked up) out of this test.
+            $0.outbox.requestTimeoutMilliseconds = 5_000
             $0.outbox.retryBaseSeconds = 0.5
             $0.outbox.retryMaxSeconds = 0.5
             $0.twilio?.apiBaseURL = "http://127.0.0.1:\(port)"

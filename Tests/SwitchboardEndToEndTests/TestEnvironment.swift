@@ -11,6 +11,7 @@ import SwitchboardCore
 import SwitchboardServer
 import SwitchboardSimulator
 import SwitchboardStorage
+import SwitchboardTesting
 import Synchronization
 import Testing
 import TwilioSMSAdapter
@@ -39,93 +40,42 @@ struct TestEnvironment: Sendable {
     let clock: TestClock
     let apiToken = "test-api-token"
 
-    /// Starts both servers, runs `body`, and stops them.
+    /// Starts both servers (`SwitchboardSandbox`, the one builder of "gateway and simulator on
+    /// loopback"), runs `body`, and stops them gracefully (in-flight requests finish first, as in
+    /// production).
     static func with(
         statusCallbacks: Bool = false,
-        configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestEnvironment) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-
-        let callbackClient = CurlHTTPClient()
-        defer { callbackClient.shutdown() }
-        let callbacks = statusCallbacks ? StatusCallbacks(accounts: accounts, delayMilliseconds: 20, client: callbackClient, logger: logger) : nil
-        let simulator = Simulator(
-            settings: SimulatorSettings(host: "127.0.0.1", port: 0, accounts: accounts), callbacks: callbacks, logger: logger)
-        let simulatorPort = PortBox()
-        let simulatorApp = simulator.buildApplication { channel in simulatorPort.set(channel.localAddress?.port ?? -1) }
-
-        // Both servers stop gracefully at the end (in-flight requests finish first), as in production:
-        // cancelling them mid-request would test NIO's teardown, not ours.
-        let simulatorGroup = ServiceGroup(configuration: .init(services: [simulatorApp], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await simulatorGroup.run() }
-            let simPort = try await simulatorPort.value()
-
-            var configuration = GatewayConfiguration()
-            configuration.host = "127.0.0.1"
-            configuration.port = 0
-            configuration.publicURL = publicURL
-            configuration.database = "sqlite:" + directory.appendingPathComponent("switchboard.sqlite").path
-            configuration.apiToken = "test-api-token"
-            configuration.outbox.pollIntervalSeconds = 0.05
+        let clock = TestClock()
+        var options = SwitchboardSandbox.Options()
+        options.accounts = accounts
+        options.publicURL = publicURL
+        options.apiToken = "test-api-token"
+        options.statusCallbacks = statusCallbacks
+        options.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        options.now = { clock.now() }
+        let sandbox = try await SwitchboardSandbox.start(options) { configuration in
+            // Retries within a test's patience.
             configuration.outbox.retryBaseSeconds = 0.05
             configuration.outbox.retryMaxSeconds = 0.2
-            var twilio = GatewayConfiguration.TwilioAccount()
-            twilio.accountSid = accountSid
-            twilio.authToken = authToken
-            twilio.from = ourNumber
-            twilio.apiBaseURL = "http://127.0.0.1:\(simPort)"
-            configuration.twilio = twilio
-            var messenger = GatewayConfiguration.MessengerApp()
-            messenger.appSecret = accounts.messengerAppSecret
-            messenger.verifyToken = accounts.messengerVerifyToken
-            messenger.pageAccessToken = accounts.messengerPageAccessToken
-            messenger.pageId = accounts.messengerPageId
-            messenger.apiBaseURL = "http://127.0.0.1:\(simPort)"
-            configuration.messenger = messenger
-            var rbm = GatewayConfiguration.RBMAgent()
-            rbm.agentId = accounts.rbmAgentId
-            rbm.clientToken = accounts.rbmClientToken
-            rbm.accessToken = accounts.rbmAccessToken
-            rbm.apiBaseURL = "http://127.0.0.1:\(simPort)"
-            configuration.rbm = rbm
             configure(&configuration)
-            try configuration.validate()
-
-            let clock = TestClock()
-            let gateway = try await Gateway(configuration: configuration, logger: logger, now: { clock.now() })
-            let gatewayPort = PortBox()
-            let gatewayApp = gateway.buildApplication { channel in gatewayPort.set(channel.localAddress?.port ?? -1) }
-            let gatewayGroup = ServiceGroup(configuration: .init(services: [gatewayApp], logger: logger))
-            group.addTask { try await gatewayGroup.run() }
-            let port = try await gatewayPort.value()
-
-            let client = CurlHTTPClient()
-            defer { client.shutdown() }
-            let gatewayURL = "http://127.0.0.1:\(port)"
-            callbacks?.connect(gatewayURL: gatewayURL, publicURL: publicURL)
-            let environment = TestEnvironment(
-                gateway: gateway, simulator: simulator, gatewayURL: gatewayURL, simulatorURL: "http://127.0.0.1:\(simPort)",
-                databasePath: configuration.sqlitePath!, client: client,
-                sender: InboundWebhookSender(gatewayURL: gatewayURL, publicURL: publicURL, accounts: accounts, client: client),
-                clock: clock)
-            let outcome: Result<Void, any Error>
-            do {
-                try await body(environment)
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
-            }
-            await gatewayGroup.triggerGracefulShutdown()
-            await simulatorGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-            try outcome.get()
         }
+        let client = CurlHTTPClient()
+        defer { client.shutdown() }
+        let environment = TestEnvironment(
+            gateway: sandbox.gateway, simulator: sandbox.simulator, gatewayURL: sandbox.gatewayURL, simulatorURL: sandbox.simulatorURL,
+            databasePath: sandbox.gateway.configuration.sqlitePath ?? "", client: client, sender: sandbox.sender, clock: clock)
+        let outcome: Result<Void, any Error>
+        do {
+            try await body(environment)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await sandbox.stop()
+        try outcome.get()
     }
 
     /// The gateway's SQLite store (these tests run on the embedded database).
