@@ -53,6 +53,13 @@ public enum MediaRules {
         }
     }
 
+    /// The type a file's first bytes say it is, for a part sent without a useful Content-Type
+    /// (none, or `application/octet-stream`); nil when no kept type's signature matches.
+    public static func sniffedType(firstBytes bytes: [UInt8]) -> String? {
+        ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "video/mp4", "audio/ogg", "audio/amr"]
+            .first { check(firstBytes: bytes, type: $0) == nil }
+    }
+
     /// Whether `mediaType` may be kept at all.
     public static func check(type mediaType: String) -> Refusal? {
         extensions[mediaType] == nil ? .typeNotAllowed(mediaType) : nil

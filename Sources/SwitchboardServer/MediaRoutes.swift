@@ -59,10 +59,11 @@ struct MediaRoutes: Sendable {
     /// as bytes arrive). Nothing is kept unless the whole file is.
     func receive(_ request: Request) async throws -> StoredMedia {
         let contentType = request.headers[.contentType]
+        if let contentType, contentType.lowercased().hasPrefix("multipart/form-data") {
+            return try await receiveForm(request, contentType: contentType)
+        }
         if contentType?.lowercased().hasPrefix("multipart/") == true {
-            throw GatewayError(
-                .unsupportedMediaType, code: "unsupported_media_type",
-                message: "send the file as the raw body with its own Content-Type (image/png, application/pdf, ...)")
+            throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "a multipart upload is multipart/form-data")
         }
         guard let mediaType = MediaRules.mediaType(fromContentType: contentType) else {
             throw GatewayError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the file with its Content-Type")
@@ -71,10 +72,7 @@ struct MediaRoutes: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
             throw Self.error(.tooLarge(limit: maxBytes))
         }
-        let name = request.uri.queryParameters["name"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        if let name, name.unicodeScalars.count > 200 || name.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) {
-            throw GatewayError(.badRequest, code: "bad_request", message: "name: at most 200 characters, without control characters")
-        }
+        let name = try Self.checkedName(request.uri.queryParameters["name"].map(String.init))
         let file: MediaDirectory.Writer
         do {
             file = try directory.newFile(at: now())
@@ -107,6 +105,63 @@ struct MediaRoutes: Sendable {
             file.discard()
             throw error
         }
+    }
+
+    /// A form upload (`curl -F file=@photo.png`): the first file part, with its own Content-Type
+    /// and file name, under the same rules as a raw body. The form is read whole, so it is bounded
+    /// by `maxBytes` and a little for the part's headers.
+    func receiveForm(_ request: Request, contentType: String) async throws -> StoredMedia {
+        guard let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
+            throw GatewayError(.badRequest, code: "malformed_body", message: MultipartFormData.Problem.noBoundary.message)
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBytes + 16 * 1024)
+        let part: MultipartFormData.File
+        do {
+            part = try MultipartFormData.firstFile(in: Array(buffer.readableBytesView), boundary: boundary)
+        } catch {
+            throw GatewayError(.badRequest, code: "malformed_body", message: error.message)
+        }
+        guard !part.bytes.isEmpty else { throw Self.error(.empty) }
+        // A part without a useful type (curl sends none for an unknown extension) is typed by its
+        // signature; a declared type must then match its bytes as a raw upload's does.
+        let declared = MediaRules.mediaType(fromContentType: part.contentType).flatMap { $0 == "application/octet-stream" ? nil : $0 }
+        guard let mediaType = declared ?? MediaRules.sniffedType(firstBytes: Array(part.bytes.prefix(MediaRules.sniffLength))) else {
+            throw GatewayError(
+                .unsupportedMediaType, code: "unsupported_media_type", message: "the file part needs a Content-Type of a type the gateway keeps")
+        }
+        if let refusal = MediaRules.check(type: mediaType) { throw Self.error(refusal) }
+        guard part.bytes.count <= maxBytes else { throw Self.error(.tooLarge(limit: maxBytes)) }
+        guard !part.bytes.isEmpty else { throw Self.error(.empty) }
+        if let refusal = MediaRules.check(firstBytes: Array(part.bytes.prefix(MediaRules.sniffLength)), type: mediaType) {
+            throw Self.error(refusal)
+        }
+        let queryName = request.uri.queryParameters["name"].map(String.init)
+        let name = try Self.checkedName(queryName ?? part.filename.map { String($0.split(separator: "/").last ?? "") })
+        do {
+            let file = try directory.newFile(at: now())
+            do {
+                try file.append(part.bytes)
+                let item = try file.keep(mimeType: mediaType, name: name, origin: "upload", at: now())
+                logger.info("media kept", metadata: ["media_id": "\(item.id)", "mime_type": "\(mediaType)", "size": "\(item.size)"])
+                return item
+            } catch {
+                file.discard()
+                throw error
+            }
+        } catch {
+            logger.error("media not kept", metadata: ["error": "\(error)"])
+            throw GatewayError(.serviceUnavailable, code: "storage_unavailable", message: "the media directory cannot be written")
+        }
+    }
+
+    /// An upload's name: at most 200 code points, none of them control characters; empty is none.
+    static func checkedName(_ name: String?) throws -> String? {
+        guard let name, !name.isEmpty else { return nil }
+        if name.unicodeScalars.count > 200 || name.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) {
+            throw GatewayError(.badRequest, code: "bad_request", message: "name: at most 200 characters, without control characters")
+        }
+        return name
     }
 
     static func error(_ refusal: MediaRules.Refusal) -> GatewayError {

@@ -40,10 +40,15 @@ def test_an_agent_attaches_a_picture_and_twilio_gets_it(page, gateway):
 
     before = len(gateway.provider_requests("twilio"))
     page.locator("#composer-file").set_input_files(files=[{"name": "receipt.png", "mimeType": "image/png", "buffer": PNG}])
+    # Previewed before anything is uploaded.
+    expect(page.locator("#composer-preview")).to_be_visible()
+    page.wait_for_function("() => { const img = document.getElementById('composer-preview'); return img.complete && img.naturalWidth === 1; }")
+    assert media_files(gateway) == []
     page.locator("#composer-text").fill("Here is your receipt")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_have_text("")
     expect(page.locator("#composer-attachment")).to_be_hidden()
+    expect(page.locator("#composer-preview")).to_be_hidden()
     # The trail shows the picture the agent sent, loaded from the gateway's signed URL.
     image = page.locator("#message-list .message.outbound img").last
     expect(image).to_have_attribute("alt", "receipt.png")

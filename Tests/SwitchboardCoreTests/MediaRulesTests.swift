@@ -38,4 +38,12 @@ struct MediaRulesTests {
         #expect(MediaRules.check(firstBytes: Array("BEGIN:VCARD".utf8), type: "text/vcard") == nil)
         #expect(MediaRules.check(firstBytes: [0x89], type: "image/png") == .notThatType("image/png"))
     }
+
+    @Test("an untyped file is typed by its signature, when it has a kept type's")
+    func sniffing() {
+        #expect(MediaRules.sniffedType(firstBytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]) == "image/png")
+        #expect(MediaRules.sniffedType(firstBytes: Array("%PDF-1.4\n".utf8)) == "application/pdf")
+        #expect(MediaRules.sniffedType(firstBytes: Array("<html>".utf8)) == nil)
+        #expect(MediaRules.sniffedType(firstBytes: []) == nil)
+    }
 }

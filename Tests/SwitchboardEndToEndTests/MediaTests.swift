@@ -67,7 +67,7 @@ struct MediaTests {
         }
     }
 
-    @Test("a type the gateway does not keep, contents that are not the type, multipart, or nothing: refused, nothing kept")
+    @Test("a type the gateway does not keep, contents that are not the type, a form without a file, or nothing: refused, nothing kept")
     func refusedTypes() async throws {
         try await TestEnvironment.with { env in
             let html = Array("<html><script>alert(1)</script></html>".utf8)
@@ -75,7 +75,10 @@ struct MediaTests {
                 (html, "text/html", 415, "unsupported_media_type"),
                 (html, "image/png", 415, "unsupported_media_type"),
                 (Self.png, nil, 415, "unsupported_media_type"),
-                (Self.png, "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
+                (Self.png, "multipart/mixed; boundary=x", 415, "unsupported_media_type"),
+                (Self.png, "multipart/form-data; boundary=x", 400, "malformed_body"),
+                (MediaTests.form(html, type: "image/png"), "multipart/form-data; boundary=sb-test", 415, "unsupported_media_type"),
+                (MediaTests.form(html, type: "text/html"), "multipart/form-data; boundary=sb-test", 415, "unsupported_media_type"),
                 ([], "image/png", 400, "malformed_body"),
             ]
             for refused in cases {
@@ -83,6 +86,31 @@ struct MediaTests {
                 #expect(answer.status == refused.status && answer.errorCode == refused.code, "\(refused.type ?? "no type")")
             }
             #expect(try files(env).isEmpty)
+        }
+    }
+
+    /// A form as `curl -F file=@receipt.png` sends it.
+    static func form(_ bytes: [UInt8], type: String, filename: String = "receipt.png") -> [UInt8] {
+        Array("--sb-test\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)
+            + Array("--sb-test\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+            + bytes + Array("\r\n--sb-test--\r\n".utf8)
+    }
+
+    @Test("a form upload keeps its file part, named by its filename")
+    func formUpload() async throws {
+        try await TestEnvironment.with { env in
+            let created = try await upload(env, Self.form(Self.png, type: "image/png"), type: "multipart/form-data; boundary=sb-test")
+            #expect(created.status == 201)
+            let item = try created.json()
+            #expect(item["name"] as? String == "receipt.png" && item["mimeType"] as? String == "image/png" && item["size"] as? Int == Self.png.count)
+            let id = try #require(item["id"] as? String)
+            #expect(try await env.api("GET", "/api/v1/media/\(id)").body == Self.png)
+            // A part sent without a type (curl, for an unknown extension) is typed by its signature.
+            let untyped = Array("--sb-test\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan\"\r\n\r\n".utf8)
+                + Self.png + Array("\r\n--sb-test--\r\n".utf8)
+            let typed = try await upload(env, untyped, type: "multipart/form-data; boundary=sb-test")
+            #expect(typed.status == 201)
+            #expect(try typed.json()["mimeType"] as? String == "image/png")
         }
     }
 

@@ -545,6 +545,12 @@ class Console {
     const file = $("composer-file").files?.[0];
     $("composer-attachment").hidden = !file;
     $("composer-file-name").textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KB)` : "";
+    // A picture is previewed before it is sent (from the file itself: nothing is uploaded yet).
+    const preview = $("composer-preview");
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.removeAttribute("src");
+    preview.hidden = !(file && file.type.startsWith("image/"));
+    if (!preview.hidden) preview.src = URL.createObjectURL(file);
   }
 
   async sendReply() {
