@@ -73,6 +73,8 @@ extension MessengerAdapter {
                     }
                 }
                 if !buttons.isEmpty { element["buttons"] = buttons }
+                // Meta: "at least one property besides title must be set" (subtitle, image, buttons).
+                guard element.count > 1 else { return refuse("\(part): a card needs a description, a picture or a button beside its title") }
                 elements.append(element)
             }
             message["attachment"] = ["type": "template", "payload": ["template_type": "generic", "elements": elements]]

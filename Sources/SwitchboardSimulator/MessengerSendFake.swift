@@ -77,6 +77,9 @@ struct MessengerSendFake: Sendable {
                 let path = "message[attachment][payload][elements][\(index)]"
                 guard let title = element["title"] as? String, !title.isEmpty else { return "param \(path)[title] is required" }
                 if title.count > 80 { return "param \(path)[title] must be at most 80 characters" }
+                if !["subtitle", "image_url", "default_action", "buttons"].contains(where: { element[$0] != nil }) {
+                    return "param \(path) must set at least one of subtitle, image_url, default_action or buttons"
+                }
                 if let subtitle = element["subtitle"] as? String, subtitle.count > 80 { return "param \(path)[subtitle] must be at most 80 characters" }
                 if let url = element["image_url"] as? String, !url.hasPrefix("https://"), !url.hasPrefix("http://") {
                     return "param \(path)[image_url] must be a URL"

@@ -8,6 +8,13 @@ extension SQLiteStore {
         let nowMillis = Timestamp.millis(now)
         let leaseEnd = nowMillis + Int64(lease * 1000)
         let claimId = UUID().uuidString
+        // Polled every second: look on a reader first, so an empty queue never takes the writer
+        // (which every webhook's commit goes through).
+        let due = try await pool.read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM media_fetches WHERE next_attempt_at <= ?)"),
+                              arguments: [nowMillis]) ?? false
+        }
+        guard due else { return [] }
         return try await writer.write { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM media_fetches WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id, attachment_index LIMIT ?",

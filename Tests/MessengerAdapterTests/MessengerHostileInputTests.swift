@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import SwitchboardCore
 import Testing
@@ -93,5 +94,19 @@ struct MessengerHostileInputTests {
         }
         // A sticker without a usable URL carries nothing.
         #expect(isIgnored(try decode(person + #""message":{"mid":"m_s4","attachments":[{"type":"sticker","payload":{"url":"file:///etc/passwd"}}]}}"#).first))
+    }
+
+    @Test("the documented sticker event (Tests/Fixtures/messenger/sticker.json) is one image named sticker")
+    func documentedSticker() throws {
+        let fixture = String(decoding: try Fixtures.bytes("messenger/sticker.json"), as: UTF8.self)
+            .replacingOccurrences(of: "<STICKER_URL>", with: "https://scontent.xx.fbcdn.net/sticker.png")
+        let body = Array(fixture.utf8)
+        let events = try adapter.verifiedEvents(WebhookRequest(
+            method: "POST", publicURL: "https://gw.example/webhooks/messenger",
+            headers: ["content-type": "application/json", "x-hub-signature-256": "sha256=" + HMACSignature.sha256Hex(key: "app-secret", message: body)],
+            body: body))
+        guard case .message(let message) = events.first else { Issue.record("expected a message, got \(events)"); return }
+        #expect(message.content.attachments == [.init(kind: .image, url: "https://scontent.xx.fbcdn.net/sticker.png", name: "sticker")])
+        #expect(message.providerMessageId == "mid.$cAAJdkrCd2ORnva8ErFhjGm0X_Q_c")
     }
 }

@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import SwitchboardCore
 import Testing
@@ -70,5 +71,44 @@ struct MessengerTemplateTests {
         #expect(adapter.contentProblem(Content(attachments: [.init(kind: .image, url: "https://a.example/x.png")], cards: [boots])) != nil)
         #expect(throws: MessageError.self) { try adapter.render(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(cards: [crowded]))) }
         #expect(adapter.contentProblem(Content(text: "Winter", cards: [boots])) == nil)
+    }
+
+    /// Every key path of a JSON value with the kind of value there.
+    static func paths(_ value: Any, path: String = "") -> Set<String> {
+        switch value {
+        case let object as [String: Any]:
+            return object.reduce(into: [path]) { $0.formUnion(paths($1.value, path: path + "/" + $1.key)) }
+        case let array as [Any]:
+            return array.reduce(into: [path + "[]"]) { $0.formUnion(paths($1, path: path + "[]")) }
+        default:
+            return [path]
+        }
+    }
+
+    @Test("the generic and button templates have the documented examples' shapes (Tests/Fixtures/messenger)")
+    func documentedShapes() throws {
+        let generic = try #require(try JSONSerialization.jsonObject(with: Data(Fixtures.bytes("messenger/send-generic-template.json"))) as? [String: Any])
+        let documented = Self.paths(try #require(generic["message"]))
+        let card = Content.Card(
+            title: "Welcome!", description: "We have the right hat for everyone.",
+            media: .init(url: "https://shop.example/hat.jpg", mimeType: "image/jpeg"),
+            actions: [.openUrl(title: "View Website", url: "https://shop.example"), .reply(title: "Start Chatting", payload: "START")])
+        var content = Content()
+        content.cards = [card]
+        let ours = Self.paths(try message(content))
+        // Every key we write is one the documented example has (it also has default_action).
+        #expect(ours.subtracting(documented).isEmpty, "\(ours.subtracting(documented).sorted())")
+        let button = try #require(try JSONSerialization.jsonObject(with: Data(Fixtures.bytes("messenger/send-button-template.json"))) as? [String: Any])
+        var actions = Content(text: "Try the postback button!")
+        actions.actions = [.reply(title: "Postback Button", payload: "DEVELOPER_DEFINED_PAYLOAD"), .openUrl(title: "Site", url: "https://shop.example")]
+        #expect(Self.paths(try message(actions)).subtracting(Self.paths(try #require(button["message"]))).subtracting(["/attachment/payload/buttons[]/url"]).isEmpty)
+    }
+
+    @Test("a card with nothing beside its title is refused: Meta wants one more property")
+    func titleOnly() {
+        var content = Content()
+        content.cards = [Content.Card(title: "Only a title", description: nil, media: nil, actions: [])]
+        #expect(throws: MessageError.self) { try adapter.render(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: content)) }
+        #expect(adapter.contentProblem(content)?.message.contains("beside its title") == true)
     }
 }

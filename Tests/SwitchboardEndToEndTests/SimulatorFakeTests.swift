@@ -139,6 +139,10 @@ struct SimulatorFakeTests {
                 try await post(env, "/v1/phones/+12223334444/agentMessages?messageId=\(id)", contentType: "application/json",
                                headers: [bearer], body: Array(#"{"contentMessage":\#(content)}"#.utf8))
             }
+            // Google's own standalone-card sample is accepted as it stands.
+            let documented = try await post(env, "/v1/phones/+12223334444/agentMessages?messageId=rich-doc", contentType: "application/json",
+                                            headers: [bearer], body: try Fixtures.bytes("rbm/send-standalone-card.json"))
+            #expect(documented.status == 200)
             let card = #"{"title":"Basic","description":"5 GB","media":{"height":"MEDIUM","contentInfo":{"fileUrl":"https://example.com/a.png"}},"suggestions":[{"reply":{"text":"Choose","postbackData":"A"}},{"action":{"text":"Call","postbackData":"dial:Call","dialAction":{"phoneNumber":"+15550100200"}}}]}"#
             let carousel = try await send("rich-1", #"{"richCard":{"carouselCard":{"cardWidth":"MEDIUM","cardContents":[\#(card),\#(card)]}}}"#)
             #expect(carousel.status == 200)
@@ -171,6 +175,10 @@ struct SimulatorFakeTests {
                 try await post(env, path, contentType: "application/json", body: Array(
                     #"{"recipient":{"id":"1254477777772919"},"messaging_type":"RESPONSE","message":{"attachment":\#(attachment)}}"#.utf8))
             }
+            // Meta's documented generic and button template examples are accepted as they stand.
+            for fixture in ["messenger/send-generic-template.json", "messenger/send-button-template.json"] {
+                #expect(try await post(env, path, contentType: "application/json", body: try Fixtures.bytes(fixture)).status == 200, "\(fixture)")
+            }
             let button = #"{"type":"postback","title":"Choose","payload":"A"}"#
             let element = #"{"title":"Basic","subtitle":"5 GB","image_url":"https://example.com/a.png","buttons":[\#(button),{"type":"web_url","title":"Details","url":"https://example.com"},{"type":"phone_number","title":"Call","payload":"+15550100200"}]}"#
             #expect(try await send(#"{"type":"template","payload":{"template_type":"generic","elements":[\#(element),\#(element)]}}"#).status == 200)
@@ -180,6 +188,7 @@ struct SimulatorFakeTests {
                 #"{"type":"template","payload":{"template_type":"button","text":"Pick","buttons":[\#(button),\#(button),\#(button),\#(button)]}}"#: "at most 3",
                 #"{"type":"template","payload":{"template_type":"generic","elements":[{"title":"x","buttons":[{"type":"postback","title":"A title over twenty chars","payload":"A"}]}]}}"#: "1 to 20",
                 #"{"type":"template","payload":{"template_type":"generic","elements":[{"subtitle":"no title"}]}}"#: "[title] is required",
+                #"{"type":"template","payload":{"template_type":"generic","elements":[{"title":"alone"}]}}"#: "at least one of subtitle",
                 #"{"type":"template","payload":{"template_type":"generic","elements":[{"title":"x","buttons":[{"type":"phone_number","title":"Call","payload":"5550100"}]}]}}"#: "phone number",
             ]
             for (content, named) in refusals {
