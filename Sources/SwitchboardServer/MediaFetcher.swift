@@ -172,15 +172,8 @@ public final class MediaFetcher: Service, Sendable {
             return .failed(refusal.message)
         }
         do {
-            let file = try directory.newFile(at: now())
-            do {
-                try file.append(response.body)
-                let item = try file.keep(mimeType: mediaType, name: nil, origin: "inbound", at: now())
-                return .stored(mediaId: item.id, url: signer.url(for: item.id, now: now()), mimeType: mediaType)
-            } catch {
-                file.discard()
-                throw error
-            }
+            let item = try directory.keep(response.body, mimeType: mediaType, name: nil, origin: "inbound", at: now())
+            return .stored(mediaId: item.id, url: signer.url(for: item.id, now: now()), mimeType: mediaType)
         } catch {
             logger.error("media directory not writable", metadata: ["error": "\(error)"])
             return .retry(notBefore: now().addingTimeInterval(60), error: "the media directory cannot be written")

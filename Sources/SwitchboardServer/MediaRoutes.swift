@@ -139,16 +139,9 @@ struct MediaRoutes: Sendable {
         let queryName = request.uri.queryParameters["name"].map(String.init)
         let name = try Self.checkedName(queryName ?? part.filename.map { String($0.split(separator: "/").last ?? "") })
         do {
-            let file = try directory.newFile(at: now())
-            do {
-                try file.append(part.bytes)
-                let item = try file.keep(mimeType: mediaType, name: name, origin: "upload", at: now())
-                logger.info("media kept", metadata: ["media_id": "\(item.id)", "mime_type": "\(mediaType)", "size": "\(item.size)"])
-                return item
-            } catch {
-                file.discard()
-                throw error
-            }
+            let item = try directory.keep(part.bytes, mimeType: mediaType, name: name, origin: "upload", at: now())
+            logger.info("media kept", metadata: ["media_id": "\(item.id)", "mime_type": "\(mediaType)", "size": "\(item.size)"])
+            return item
         } catch {
             logger.error("media not kept", metadata: ["error": "\(error)"])
             throw GatewayError(.serviceUnavailable, code: "storage_unavailable", message: "the media directory cannot be written")

@@ -152,6 +152,20 @@ public struct MediaDirectory: Sendable {
         try Writer(directory: self, id: SortableID.make(prefix: "med_", now: now))
     }
 
+    /// Keeps bytes already in memory as a new file, whole or not at all.
+    public func keep(
+        _ bytes: some Collection<UInt8>, mimeType: String, name: String?, origin: String, at now: Date
+    ) throws(Failure) -> StoredMedia {
+        let file = try newFile(at: now)
+        do throws(Failure) {
+            try file.append(bytes)
+            return try file.keep(mimeType: mimeType, name: name, origin: origin, at: now)
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
     static func writeDurably(_ bytes: [UInt8], to path: String) throws(Failure) {
         let temporary = path + ".partial"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
