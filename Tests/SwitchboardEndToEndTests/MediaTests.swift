@@ -222,7 +222,9 @@ struct InboundMediaTests {
     @Test("a Messenger CDN link is copied before it expires; one already expired is marked failed and keeps its link")
     func messengerExpiry() async throws {
         try await TestEnvironment.with(configure: { $0.bot.kind = .none }) { env in
-            let expires = String(Int64(Date().timeIntervalSince1970) + 3, radix: 16)
+            // Long enough for the fetch on a loaded machine (CI runs every suite at once), short
+            // enough to watch the link expire afterwards.
+            let expires = String(Int64(Date().timeIntervalSince1970) + 20, radix: 16)
             let fresh = env.simulatorURL + "/_simulator/media/scontent.png?oe=\(expires)"
             let expired = env.simulatorURL + "/_simulator/media/old.png?oe=\(String(Int64(Date().timeIntervalSince1970) - 60, radix: 16))"
             let event: [String: Any] = [
@@ -239,7 +241,7 @@ struct InboundMediaTests {
             #expect(kept.fetch == .stored && kept.providerUrl == fresh)
             #expect(lost.fetch == .failed && lost.url == expired && lost.fetchError?.contains("403") == true)
             // Once Meta's link has expired, the gateway's copy still serves the picture.
-            try await eventually("the CDN link expires", seconds: 8) {
+            try await eventually("the CDN link expires", seconds: 40) {
                 try await env.client.execute(HTTPClientRequest(url: fresh)).status == 403
             }
             let copy = try await env.api("GET", "/api/v1/media/\(try #require(kept.mediaId))")
