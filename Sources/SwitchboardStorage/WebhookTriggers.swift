@@ -4,7 +4,8 @@ import SwitchboardCore
 /// change: one row per enabled subscriber that asked for the event type.
 ///
 /// Messages: `message.created` on insert, `message.status` when the status moves to `sent`,
-/// `delivered`, `read` or `failed` (not the outbox's own `sending`). Contacts:
+/// `delivered`, `read` or `failed` (not the outbox's own `sending`), `message.reaction` when the
+/// contact's reaction changes. Contacts:
 /// `contact.updated` when one is created, when a panel field changes (name, photo, phone, bot,
 /// attributes; not the activity columns every message moves), and when its tags, subscriptions or
 /// channels change; pending, not yet attempted changes of one contact are one delivery (the data
@@ -18,7 +19,7 @@ enum WebhookTriggers {
     static let sqliteNames = [
         "webhook_message_created", "webhook_message_status", "webhook_contact_created", "webhook_contact_changed",
         "webhook_contact_tagged", "webhook_contact_untagged", "webhook_subscription_added", "webhook_subscription_changed",
-        "webhook_channel_added", "webhook_channel_moved", "webhook_broadcast_completed",
+        "webhook_channel_added", "webhook_channel_moved", "webhook_broadcast_completed", "webhook_message_reaction",
     ]
 
     static var sqliteDrop: [String] { sqliteNames.map { "DROP TRIGGER IF EXISTS \($0)" } }
@@ -55,6 +56,13 @@ enum WebhookTriggers {
             CREATE TRIGGER webhook_message_status AFTER UPDATE OF status ON messages
             WHEN OLD.status IS NOT NEW.status AND NEW.status NOT IN ('queued', 'sending') BEGIN
             \(sqliteInsert(.messageStatus, subject: "NEW.id", orderingKey: "NEW.contact_id", status: "NEW.status", occurredAt: "NEW.updated_at"))
+            END
+            """,
+            """
+            CREATE TRIGGER webhook_message_reaction AFTER UPDATE OF reaction_emoji, reaction_name, reaction_at ON messages
+            WHEN OLD.reaction_emoji IS NOT NEW.reaction_emoji OR OLD.reaction_name IS NOT NEW.reaction_name
+                OR OLD.reaction_at IS NOT NEW.reaction_at BEGIN
+            \(sqliteInsert(.messageReaction, subject: "NEW.id", orderingKey: "NEW.contact_id", status: "NULL", occurredAt: "NEW.updated_at"))
             END
             """,
             """

@@ -50,6 +50,14 @@ struct ReactionStoreConformanceTests {
             let deliveries = try await store.webhookDeliveries(state: .pending, limit: 100, before: nil).items
             #expect(deliveries.filter { $0.type == .messageReaction }.map(\.subjectId).sorted() == [first.id, reply.id, reply.id, reply.id].sorted())
             #expect(deliveries.allSatisfy { $0.type == .messageReaction && $0.orderingKey == first.contactId })
+
+            // Without a subscriber a reaction writes no delivery (on SQLite the trigger is gone; on
+            // PostgreSQL a subscriber nobody names goes after a day).
+            try await store.syncWebhookSubscribers([], at: now.addingTimeInterval(86_401))
+            let remaining = try await store.webhookDeliveries(state: .pending, limit: 100, before: nil).items.count
+            let liked = try await store.applyReaction(reaction("m_out1", emoji: "👍", name: "like", at: at.addingTimeInterval(3)), at: now)
+            #expect(liked?.reaction?.emoji == "👍")
+            #expect(try await store.webhookDeliveries(state: .pending, limit: 100, before: nil).items.count == remaining)
         }
     }
 }

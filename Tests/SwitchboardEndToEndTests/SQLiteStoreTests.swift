@@ -18,6 +18,35 @@ struct SQLiteStoreTests {
         InboundMessage(channel: .sms, senderAddress: from, providerMessageId: id, content: Content(text: text))
     }
 
+    @Test("event-webhook triggers, message.reaction's among them, exist only while a subscriber is configured")
+    func webhookTriggers() async throws {
+        try await withDatabase { path in
+            let store = try SQLiteStore(path: path, indexesSearchInBackground: false)
+            func triggers() async throws -> Set<String> {
+                Set(try await store.pool.read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'webhook\\_%' ESCAPE '\\'")
+                })
+            }
+            #expect(try await triggers().isEmpty)
+            // A database migrated before reactions joined the others has their trigger: a
+            // gateway's start (which names its subscribers, none here) removes it.
+            try await store.pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER webhook_message_reaction AFTER UPDATE OF reaction_emoji ON messages BEGIN SELECT 1; END
+                    """)
+            }
+            #expect(try await triggers() == ["webhook_message_reaction"])
+            try await store.syncWebhookSubscribers([], at: Date())
+            #expect(try await triggers().isEmpty)
+            try await store.syncWebhookSubscribers(
+                [WebhookSubscription(name: "crm", url: "https://crm.example/hooks", events: [.messageReaction])], at: Date())
+            let made = try await triggers()
+            #expect(made.contains("webhook_message_reaction") && made.contains("webhook_message_created") && made.count == 12)
+            try await store.syncWebhookSubscribers([], at: Date())
+            #expect(try await triggers().isEmpty)
+        }
+    }
+
     @Test("search finds contacts through the trigram index once indexed, and through the pending rows before; edits never show stale")
     func searchIndexing() async throws {
         try await withDatabase { path in
