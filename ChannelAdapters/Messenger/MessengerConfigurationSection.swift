@@ -72,3 +72,39 @@ public struct MessengerConfigurationSection: ChannelConfigurationSection {
         ]
     }
 }
+
+extension MessengerConfigurationSection {
+    public var environment: [String: String] {
+        var environment = ["MESSENGER_API_BASE_URL": apiBaseURL, "MESSENGER_API_VERSION": apiVersion]
+        environment["MESSENGER_APP_SECRET"] = appSecret
+        environment["MESSENGER_VERIFY_TOKEN"] = verifyToken
+        environment["MESSENGER_PAGE_ACCESS_TOKEN"] = pageAccessToken
+        environment["MESSENGER_PAGE_ID"] = pageId
+        return environment
+    }
+
+    /// The simulator's Messenger app and page.
+    public static var publishedSimulatorAccount: Self {
+        var account = Self()
+        account.appSecret = "simulator-messenger-app-secret"
+        account.verifyToken = "simulator-verify-token"
+        account.pageAccessToken = "simulator-page-access-token"
+        account.pageId = "100000000000001"
+        return account
+    }
+
+    public static func randomSimulatorAccount() -> Self {
+        var account = publishedSimulatorAccount
+        account.appSecret = randomHex(16)
+        account.verifyToken = randomHex(12)
+        account.pageAccessToken = randomHex(24)
+        return account
+    }
+
+    public mutating func fillCredentials(from account: Self) {
+        if appSecret?.isEmpty ?? true { appSecret = account.appSecret }
+        if verifyToken?.isEmpty ?? true { verifyToken = account.verifyToken }
+        if pageAccessToken?.isEmpty ?? true { pageAccessToken = account.pageAccessToken }
+        if pageId?.isEmpty ?? true { pageId = account.pageId }
+    }
+}

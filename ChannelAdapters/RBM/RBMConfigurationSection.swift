@@ -85,3 +85,46 @@ public struct RBMConfigurationSection: ChannelConfigurationSection {
         }
     }
 }
+
+extension RBMConfigurationSection {
+    public var environment: [String: String] {
+        var environment = ["RBM_API_BASE_URL": apiBaseURL]
+        environment["RBM_AGENT_ID"] = agentId
+        environment["RBM_CLIENT_TOKEN"] = clientToken
+        environment["RBM_ACCESS_TOKEN"] = accessToken
+        environment["RBM_SERVICE_ACCOUNT_FILE"] = serviceAccountFile
+        return environment
+    }
+
+    /// The simulator's RBM agent, authorized by a static token.
+    public static var publishedSimulatorAccount: Self {
+        var account = Self()
+        account.agentId = "switchboard-simulator-agent"
+        account.clientToken = "simulator-rbm-client-token"
+        account.accessToken = "simulator-rbm-access-token"
+        return account
+    }
+
+    public static func randomSimulatorAccount() -> Self {
+        var account = publishedSimulatorAccount
+        account.clientToken = randomHex(16)
+        account.accessToken = randomHex(24)
+        return account
+    }
+
+    public mutating func fillCredentials(from account: Self) {
+        if agentId?.isEmpty ?? true { agentId = account.agentId }
+        if clientToken?.isEmpty ?? true { clientToken = account.clientToken }
+        // A service-account file (the simulator then plays its token endpoint) takes the token's place.
+        if (accessToken?.isEmpty ?? true) && (serviceAccountFile?.isEmpty ?? true) {
+            (accessToken, serviceAccountFile) = (account.accessToken, account.serviceAccountFile)
+        }
+    }
+
+    /// With a service-account file, its public key (PEM), or why the file does not read as a key:
+    /// the simulator's token endpoint accepts the JWTs that key verifies. Nil without a file.
+    public var serviceAccountPublicKey: Result<String, GoogleServiceAccount.KeyError>? {
+        guard let file = serviceAccountFile, !file.isEmpty else { return nil }
+        return Self.loadServiceAccount(file).map(\.publicKeyPEM)
+    }
+}

@@ -69,3 +69,39 @@ public struct TwilioConfigurationSection: ChannelConfigurationSection {
         [("twilio.authToken (TWILIO_AUTH_TOKEN)", authToken)]
     }
 }
+
+extension TwilioConfigurationSection {
+    public var environment: [String: String] {
+        var environment = ["TWILIO_API_BASE_URL": apiBaseURL]
+        environment["TWILIO_ACCOUNT_SID"] = accountSid
+        environment["TWILIO_AUTH_TOKEN"] = authToken
+        environment["TWILIO_FROM"] = from
+        environment["TWILIO_MESSAGING_SERVICE_SID"] = messagingServiceSid
+        return environment
+    }
+
+    /// The simulator's Twilio account: its Account SID, Auth Token and number.
+    public static var publishedSimulatorAccount: Self {
+        var account = Self()
+        account.accountSid = "AC00000000000000000000000000000000"
+        account.authToken = "simulator-twilio-auth-token"
+        account.from = "+15550001111"
+        return account
+    }
+
+    public static func randomSimulatorAccount() -> Self {
+        var account = publishedSimulatorAccount
+        account.accountSid = "AC" + randomHex(16)
+        account.authToken = randomHex(16)
+        return account
+    }
+
+    public mutating func fillCredentials(from account: Self) {
+        if accountSid?.isEmpty ?? true { accountSid = account.accountSid }
+        if authToken?.isEmpty ?? true { authToken = account.authToken }
+        // A sender is a number or a messaging service: the operator's service is kept.
+        if from?.isEmpty ?? true, messagingServiceSid?.isEmpty ?? true {
+            (from, messagingServiceSid) = (account.from, account.messagingServiceSid)
+        }
+    }
+}

@@ -53,4 +53,28 @@ public protocol ChannelConfigurationSection: Codable, Sendable, Equatable {
     var secrets: [(name: String, value: String?)] { get }
     /// The provider API's base URL (the simulator's on a development machine).
     var apiBaseURL: String { get set }
+    /// The environment variables (of `environmentKeys`) that set this section's fields as they
+    /// are, for starting `serve` as a child process.
+    var environment: [String: String] { get }
+
+    // The simulator's side of the channel: the account its fake plays.
+
+    /// The simulator's published account (written in this repository, so it authenticates
+    /// nothing): what `serve --dev` and `switchboard simulate` give a section without credentials.
+    static var publishedSimulatorAccount: Self { get }
+    /// The same account with fresh secrets, for one run of a benchmark or a reliability script.
+    static func randomSimulatorAccount() -> Self
+    /// Takes from `account` each credential this section lacks, keeping what the operator set.
+    mutating func fillCredentials(from account: Self)
+}
+
+extension ChannelConfigurationSection {
+    /// Random lowercase hexadecimal of `bytes` bytes, for `randomSimulatorAccount()`.
+    public static func randomHex(_ bytes: Int) -> String {
+        (0..<bytes).map { _ in
+            let byte = UInt8.random(in: 0...255)
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        }.joined()
+    }
 }

@@ -325,13 +325,6 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     /// The RBM adapter's settings, or nil when the agent id, client token or credentials are missing.
     public var rbmSettings: RBMSettings? { rbm?.settings(publicURL: effectivePublicURL) }
 
-    /// With `RBM_SERVICE_ACCOUNT_FILE`, the account's public key: the simulator plays that
-    /// account's token endpoint (the file's `token_uri` then names the simulator's `/token`).
-    public var rbmServiceAccountPublicKey: String? {
-        guard case .serviceAccount(let account) = rbmSettings?.credentials else { return nil }
-        return account.publicKeyPEM
-    }
-
     /// The SQLite file path named by `database`, or nil for a PostgreSQL (or invalid) URL.
     public var sqlitePath: String? {
         if case .sqlite(let path) = try? DatabaseLocation(parsing: database) { return path }

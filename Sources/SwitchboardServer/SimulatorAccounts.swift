@@ -1,61 +1,45 @@
-import Foundation
 import SwitchboardCore
-import MessengerAdapter
-import RBMAdapter
-import TwilioSMSAdapter
 
-/// Provider credentials for playing against the simulator. The published ones are written in this
-/// repository, so they authenticate nothing: only `serve --dev` and `switchboard simulate` use them,
-/// and `serve` without `--dev` refuses to start when a configured secret is one of them
-/// (docs/security.md, "forged webhooks").
-public struct SimulatorCredentials: Sendable, Equatable {
-    public var twilioAccountSid: String
-    public var twilioAuthToken: String
-    public var twilioFrom: String
-    public var messengerAppSecret: String
-    public var messengerVerifyToken: String
-    public var messengerPageAccessToken: String
-    public var messengerPageId: String
-    public var rbmAgentId: String
-    public var rbmClientToken: String
-    public var rbmAccessToken: String
-
-    /// The simulator's own credentials, the same in every checkout.
-    public static let published = SimulatorCredentials(
-        twilioAccountSid: "AC00000000000000000000000000000000", twilioAuthToken: "simulator-twilio-auth-token",
-        twilioFrom: "+15550001111",
-        messengerAppSecret: "simulator-messenger-app-secret", messengerVerifyToken: "simulator-verify-token",
-        messengerPageAccessToken: "simulator-page-access-token", messengerPageId: "100000000000001",
-        rbmAgentId: "switchboard-simulator-agent", rbmClientToken: "simulator-rbm-client-token",
-        rbmAccessToken: "simulator-rbm-access-token")
+/// The accounts the simulator plays, one per registered provider channel, each its section's
+/// own. The published ones are written in this repository, so they authenticate nothing: only
+/// `serve --dev` and `switchboard simulate` use them, and `serve` without `--dev` refuses to start
+/// when a configured secret is one of them (docs/security.md, "forged webhooks").
+extension ProviderAccounts {
+    /// The simulator's own accounts, the same in every checkout.
+    public static var published: ProviderAccounts {
+        ProviderAccounts(ChannelRegistry.providers.map(\.publishedSimulatorAccount))
+    }
 
     /// Fresh secrets for one run (benchmarks and reliability scripts that start `serve` without `--dev`).
-    public static func random() -> SimulatorCredentials {
-        func hex(_ count: Int) -> String { (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
-        return SimulatorCredentials(
-            twilioAccountSid: "AC" + hex(16), twilioAuthToken: hex(16), twilioFrom: "+15550001111",
-            messengerAppSecret: hex(16), messengerVerifyToken: hex(12), messengerPageAccessToken: hex(24),
-            messengerPageId: "100000000000001", rbmAgentId: "switchboard-simulator-agent", rbmClientToken: hex(16),
-            rbmAccessToken: hex(24))
+    public static func random() -> ProviderAccounts {
+        ProviderAccounts(ChannelRegistry.providers.map { $0.randomSimulatorAccount() })
+    }
+}
+
+extension ProviderChannelRegistration {
+    var publishedSimulatorAccount: any ChannelConfigurationSection { Section.publishedSimulatorAccount }
+
+    func randomSimulatorAccount() -> any ChannelConfigurationSection { Section.randomSimulatorAccount() }
+
+    func account(in configuration: GatewayConfiguration) -> (any ChannelConfigurationSection)? {
+        section(in: configuration)
     }
 
-    /// The secrets among these credentials (not the ids and numbers, which are not secret).
-    public var secrets: [String] {
-        [twilioAuthToken, messengerAppSecret, messengerVerifyToken, messengerPageAccessToken, rbmClientToken, rbmAccessToken]
+    func setAccount(from accounts: ProviderAccounts, in configuration: inout GatewayConfiguration) {
+        setSection(accounts[Section.self], in: &configuration)
     }
 
-    /// The same credentials as the environment variables `serve` reads, with every provider's API
-    /// at `simulatorURL`.
-    public func environment(simulatorURL: String) -> [String: String] {
-        [
-            "TWILIO_ACCOUNT_SID": twilioAccountSid, "TWILIO_AUTH_TOKEN": twilioAuthToken, "TWILIO_FROM": twilioFrom,
-            "TWILIO_API_BASE_URL": simulatorURL,
-            "MESSENGER_APP_SECRET": messengerAppSecret, "MESSENGER_VERIFY_TOKEN": messengerVerifyToken,
-            "MESSENGER_PAGE_ACCESS_TOKEN": messengerPageAccessToken, "MESSENGER_PAGE_ID": messengerPageId,
-            "MESSENGER_API_BASE_URL": simulatorURL,
-            "RBM_AGENT_ID": rbmAgentId, "RBM_CLIENT_TOKEN": rbmClientToken, "RBM_ACCESS_TOKEN": rbmAccessToken,
-            "RBM_API_BASE_URL": simulatorURL,
-        ]
+    /// When the channel lacks credentials: takes each missing one from `accounts` (the published
+    /// account when `accounts` has none for this channel) and points the API at `simulatorURL`
+    /// when it still names the real provider. Returns whether the channel was filled.
+    func fillWithSimulatorAccount(from accounts: ProviderAccounts, in configuration: inout GatewayConfiguration) -> Bool {
+        let current = section(in: configuration)
+        guard current?.settings(publicURL: configuration.effectivePublicURL) == nil else { return false }
+        var section = current ?? Section()
+        section.fillCredentials(from: accounts[Section.self] ?? Section.publishedSimulatorAccount)
+        if section.apiBaseURL == Section().apiBaseURL { section.apiBaseURL = configuration.simulatorURL }
+        setSection(section, in: &configuration)
+        return true
     }
 }
 
@@ -65,50 +49,28 @@ extension GatewayConfiguration {
         "http://\(simulator.host):\(simulator.port)"
     }
 
+    /// The provider channels' sections as accounts: what the simulator plays when it plays this
+    /// gateway's providers. Setting it replaces every provider channel's section.
+    public var providerAccounts: ProviderAccounts {
+        get { ProviderAccounts(ChannelRegistry.providers.compactMap { $0.account(in: self) }) }
+        set { for registration in ChannelRegistry.providers { registration.setAccount(from: newValue, in: &self) } }
+    }
+
     /// For `serve --dev` and `switchboard simulate`: each provider channel the operator left without
-    /// credentials gets `credentials`, and its API is pointed at the simulator when it still names
-    /// the real provider (published secrets never go to a real API). Returns the channels filled.
+    /// credentials takes the missing ones from `accounts`, and its API is pointed at the simulator
+    /// when it still names the real provider (published secrets never go to a real API). Returns
+    /// the channels filled.
     @discardableResult
-    public mutating func fillWithSimulatorCredentials(_ credentials: SimulatorCredentials = .published) -> [SwitchboardCore.Channel] {
-        var filled: [SwitchboardCore.Channel] = []
-        if twilioSettings == nil {
-            var account = twilio ?? TwilioAccount()
-            if account.accountSid?.isEmpty ?? true { account.accountSid = credentials.twilioAccountSid }
-            if account.authToken?.isEmpty ?? true { account.authToken = credentials.twilioAuthToken }
-            if account.from?.isEmpty ?? true, account.messagingServiceSid?.isEmpty ?? true { account.from = credentials.twilioFrom }
-            if account.apiBaseURL == TwilioAccount().apiBaseURL { account.apiBaseURL = simulatorURL }
-            twilio = account
-            filled.append(.sms)
+    public mutating func fillWithSimulatorCredentials(_ accounts: ProviderAccounts = .published) -> [SwitchboardCore.Channel] {
+        ChannelRegistry.providers.compactMap { registration in
+            registration.fillWithSimulatorAccount(from: accounts, in: &self) ? registration.channel : nil
         }
-        if messengerSettings == nil {
-            var app = messenger ?? MessengerApp()
-            if app.appSecret?.isEmpty ?? true { app.appSecret = credentials.messengerAppSecret }
-            if app.verifyToken?.isEmpty ?? true { app.verifyToken = credentials.messengerVerifyToken }
-            if app.pageAccessToken?.isEmpty ?? true { app.pageAccessToken = credentials.messengerPageAccessToken }
-            if app.pageId?.isEmpty ?? true { app.pageId = credentials.messengerPageId }
-            if app.apiBaseURL == MessengerApp().apiBaseURL { app.apiBaseURL = simulatorURL }
-            messenger = app
-            filled.append(.messenger)
-        }
-        if rbmSettings == nil {
-            var agent = rbm ?? RBMAgent()
-            if agent.agentId?.isEmpty ?? true { agent.agentId = credentials.rbmAgentId }
-            if agent.clientToken?.isEmpty ?? true { agent.clientToken = credentials.rbmClientToken }
-            // A service-account file (the simulator then plays its token endpoint) takes the token's place.
-            if (agent.accessToken?.isEmpty ?? true) && (agent.serviceAccountFile?.isEmpty ?? true) {
-                agent.accessToken = credentials.rbmAccessToken
-            }
-            if agent.apiBaseURL == RBMAgent().apiBaseURL { agent.apiBaseURL = simulatorURL }
-            rbm = agent
-            filled.append(.rcs)
-        }
-        return filled
     }
 
     /// The configured secrets that are the simulator's published values, each named by its key:
     /// outside `--dev` such a channel would accept webhooks signed by anyone.
     public var publishedSecretProblems: [String] {
-        let published = Set(SimulatorCredentials.published.secrets)
+        let published = Set(ProviderAccounts.published.secrets)
         let configured: [(name: String, value: String?)] = ChannelRegistry.providers.flatMap { $0.secrets(in: self) } + [
             ("webchat.secret (SWITCHBOARD_WEBCHAT_SECRET)", webchat.secret),
             ("apiToken (SWITCHBOARD_API_TOKEN)", apiToken),

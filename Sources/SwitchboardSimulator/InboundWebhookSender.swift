@@ -1,5 +1,7 @@
 import CurlHTTPClient
 import Foundation
+import MessengerAdapter
+import RBMAdapter
 import SwitchboardCore
 import TwilioSMSAdapter
 
@@ -18,6 +20,12 @@ public struct InboundWebhookSender: Sendable {
         self.accounts = accounts
         self.client = client
     }
+
+    /// The page the simulated people write to (`recipient.id`, `entry[].id`).
+    public var pageId: String { accounts[MessengerConfigurationSection.self]?.pageId ?? "PAGE_ID" }
+
+    /// The RBM agent the simulated phones write to.
+    public var agentId: String { accounts[RBMConfigurationSection.self]?.agentId ?? "agent" }
 
     /// What the gateway answered.
     public struct Delivery: Sendable {
@@ -57,11 +65,12 @@ public struct InboundWebhookSender: Sendable {
         from: String, text: String?, mediaURLs: [(url: String, mimeType: String)] = [], messageSid: String? = nil
     ) -> [(String, String)] {
         let sid = messageSid ?? Self.newID(prefix: "SM", hexDigits: 32)
+        let account = accounts[TwilioConfigurationSection.self]
         var form: [(String, String)] = [
             ("ToCountry", "US"), ("ToState", "CA"), ("SmsMessageSid", sid), ("NumMedia", "\(mediaURLs.count)"),
             ("ToCity", ""), ("FromZip", ""), ("SmsSid", sid), ("FromState", ""), ("SmsStatus", "received"),
-            ("FromCity", ""), ("Body", text ?? ""), ("FromCountry", "US"), ("To", accounts.twilioNumber ?? "+15550001111"),
-            ("ToZip", ""), ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", accounts.twilioAccountSid ?? ""),
+            ("FromCity", ""), ("Body", text ?? ""), ("FromCountry", "US"), ("To", account?.from ?? "+15550001111"),
+            ("ToZip", ""), ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", account?.accountSid ?? ""),
             ("From", from), ("ApiVersion", "2010-04-01"),
         ]
         for (index, media) in mediaURLs.enumerated() {
@@ -78,7 +87,7 @@ public struct InboundWebhookSender: Sendable {
 
     /// The signed request `postTwilio` sends.
     public func twilioWebhook(path: String = "/webhooks/twilio/sms", form: [(String, String)], signature: String? = nil) -> SignedWebhook {
-        let signer = TwilioSignature(authToken: accounts.twilioAuthToken ?? "")
+        let signer = TwilioSignature(authToken: accounts[TwilioConfigurationSection.self]?.authToken ?? "")
         let computed = signer.compute(url: publicURL + path, parameters: form)
         let sid = form.first { $0.0 == "MessageSid" }?.1 ?? ""
         return SignedWebhook(
@@ -102,7 +111,7 @@ public struct InboundWebhookSender: Sendable {
         var message: [String: Any] = ["mid": mid ?? Self.newID(prefix: "m_", hexDigits: 40), "text": text]
         if let quickReplyPayload { message["quick_reply"] = ["payload": quickReplyPayload] }
         return [
-            "sender": ["id": psid], "recipient": ["id": accounts.messengerPageId ?? "PAGE_ID"],
+            "sender": ["id": psid], "recipient": ["id": pageId],
             "timestamp": Int64(timestamp.timeIntervalSince1970 * 1000), "message": message,
         ]
     }
@@ -115,11 +124,11 @@ public struct InboundWebhookSender: Sendable {
 
     /// The signed request `postMessenger` sends.
     public func messengerWebhook(events: [[String: Any]], signature: String? = nil) throws -> SignedWebhook {
-        guard let secret = accounts.messengerAppSecret else { throw MissingAccount(description: "no Messenger app secret") }
+        guard let secret = accounts[MessengerConfigurationSection.self]?.appSecret else { throw MissingAccount(description: "no Messenger app secret") }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let body: [String: Any] = [
             "object": "page",
-            "entry": [["id": accounts.messengerPageId ?? "PAGE_ID", "time": now, "messaging": events]],
+            "entry": [["id": pageId, "time": now, "messaging": events]],
         ]
         let data = Array(try JSONSerialization.data(withJSONObject: body))
         let mid = ((events.first?["message"] as? [String: Any])?["mid"] as? String) ?? ""
@@ -144,7 +153,7 @@ public struct InboundWebhookSender: Sendable {
     public func rbmUserMessage(phone: String, text: String? = nil, postbackData: String? = nil, messageId: String? = nil) -> [String: Any] {
         var message: [String: Any] = [
             "senderPhoneNumber": phone, "messageId": messageId ?? UUID().uuidString,
-            "sendTime": Timestamp.string(from: Date()), "agentId": accounts.rbmAgentId ?? "agent",
+            "sendTime": Timestamp.string(from: Date()), "agentId": agentId,
         ]
         if let postbackData {
             message["suggestionResponse"] = ["postbackData": postbackData, "text": text ?? postbackData, "type": "REPLY"]
@@ -162,14 +171,14 @@ public struct InboundWebhookSender: Sendable {
 
     /// The signed Pub/Sub push `postRBM` sends.
     public func rbmWebhook(payload: [String: Any], signature: String? = nil) throws -> SignedWebhook {
-        guard let clientToken = accounts.rbmClientToken else { throw MissingAccount(description: "no RBM client token") }
+        guard let clientToken = accounts[RBMConfigurationSection.self]?.clientToken else { throw MissingAccount(description: "no RBM client token") }
         let data = Array(try JSONSerialization.data(withJSONObject: payload))
         let envelope: [String: Any] = [
             "message": [
                 "data": Data(data).base64EncodedString(), "messageId": String(Int.random(in: 1_000_000...9_999_999)),
                 "publishTime": Timestamp.string(from: Date()),
             ],
-            "subscription": "projects/rbm-\(accounts.rbmAgentId ?? "agent")/subscriptions/rbm-agent-subscription",
+            "subscription": "projects/rbm-\(agentId)/subscriptions/rbm-agent-subscription",
         ]
         return SignedWebhook(
             path: "/webhooks/rbm", contentType: "application/json", body: Array(try JSONSerialization.data(withJSONObject: envelope)),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MessengerAdapter
 import SwitchboardCore
 
 /// Messenger as the simulator plays it: the Send API and a person writing to the page.
@@ -10,7 +11,7 @@ struct SimulatedMessenger: SimulatedProvider {
     let inboundOptions: Set<SimulatedInbound.Option> = [.payload, .sentAt]
 
     func addRoutes(to router: Router<SimulatorRequestContext>, simulator: Simulator) {
-        let messenger = MessengerSendFake(pageAccessToken: settings.accounts.messengerPageAccessToken)
+        let messenger = MessengerSendFake(pageAccessToken: settings.accounts[MessengerConfigurationSection.self]?.pageAccessToken)
         let recorder = simulator.recorder
         let scenario = simulator.scenario
         let callbacks = simulator.callbacks
@@ -35,7 +36,7 @@ struct SimulatedMessenger: SimulatedProvider {
     }
 
     func webhook(for message: SimulatedInbound, sender: InboundWebhookSender) throws -> InboundWebhookSender.SignedWebhook {
-        guard sender.accounts.messengerAppSecret != nil else {
+        guard sender.accounts[MessengerConfigurationSection.self]?.appSecret != nil else {
             throw InboundWebhookSender.MissingAccount(description: "signing Messenger webhooks needs messenger.appSecret")
         }
         return try sender.messengerWebhook(events: [

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import RBMAdapter
 import SwitchboardCore
 
 /// RCS Business Messaging as the simulator plays it: agentMessages, capabilities, the service
@@ -13,16 +14,25 @@ struct SimulatedRBM: SimulatedProvider {
     let inboundOptions: Set<SimulatedInbound.Option> = [.payload]
 
     func addRoutes(to router: Router<SimulatorRequestContext>, simulator: Simulator) {
-        let accounts = settings.accounts
-        let googleTokens = accounts.rbmServiceAccountPublicKey.flatMap {
-            try? GoogleTokenFake(
-                publicKeyPEM: $0, lifetime: settings.rbmTokenLifetimeSeconds,
+        let agent = settings.accounts[RBMConfigurationSection.self]
+        let googleTokens: GoogleTokenFake?
+        switch agent?.serviceAccountPublicKey {
+        case .success(let publicKey):
+            googleTokens = try? GoogleTokenFake(
+                publicKeyPEM: publicKey, lifetime: settings.rbmTokenLifetimeSeconds,
                 advertisedLifetime: settings.rbmTokenAdvertisedLifetimeSeconds)
+            if googleTokens == nil {
+                logger.error("the RBM service account's public key is not an RSA public key in PEM: the token endpoint refuses every request")
+            }
+        case .failure(let problem):
+            googleTokens = nil
+            logger.error(
+                "the RBM service account file does not read as a key: the token endpoint refuses every request",
+                metadata: ["problem": "\(problem.description)"])
+        case nil:
+            googleTokens = nil
         }
-        if accounts.rbmServiceAccountPublicKey != nil, googleTokens == nil {
-            logger.error("the RBM service account's public key is not an RSA public key in PEM: the token endpoint refuses every request")
-        }
-        let rbm = RBMFake(accessToken: accounts.rbmAccessToken, serviceAccountTokens: googleTokens)
+        let rbm = RBMFake(accessToken: agent?.accessToken, serviceAccountTokens: googleTokens)
         let recorder = simulator.recorder
         let scenario = simulator.scenario
         let callbacks = simulator.callbacks
@@ -87,7 +97,7 @@ struct SimulatedRBM: SimulatedProvider {
     }
 
     func webhook(for message: SimulatedInbound, sender: InboundWebhookSender) throws -> InboundWebhookSender.SignedWebhook {
-        guard sender.accounts.rbmClientToken != nil else {
+        guard sender.accounts[RBMConfigurationSection.self]?.clientToken != nil else {
             throw InboundWebhookSender.MissingAccount(description: "signing RBM webhooks needs rbm.clientToken")
         }
         return try sender.rbmWebhook(payload: sender.rbmUserMessage(

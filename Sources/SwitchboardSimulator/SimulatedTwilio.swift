@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwitchboardCore
+import TwilioSMSAdapter
 
 /// Twilio as the simulator plays it: the Messages API (send, list) and inbound SMS/MMS webhooks.
 struct SimulatedTwilio: SimulatedProvider {
@@ -10,8 +11,8 @@ struct SimulatedTwilio: SimulatedProvider {
     let inboundOptions: Set<SimulatedInbound.Option> = [.media]
 
     func addRoutes(to router: Router<SimulatorRequestContext>, simulator: Simulator) {
-        let accounts = settings.accounts
-        let twilio = TwilioMessagesFake(accountSid: accounts.twilioAccountSid ?? "", authToken: accounts.twilioAuthToken ?? "")
+        let account = settings.accounts[TwilioConfigurationSection.self]
+        let twilio = TwilioMessagesFake(accountSid: account?.accountSid ?? "", authToken: account?.authToken ?? "")
         let recorder = simulator.recorder
         let scenario = simulator.scenario
         let callbacks = simulator.callbacks
@@ -75,7 +76,7 @@ struct SimulatedTwilio: SimulatedProvider {
     }
 
     func webhook(for message: SimulatedInbound, sender: InboundWebhookSender) throws -> InboundWebhookSender.SignedWebhook {
-        guard sender.accounts.twilioAuthToken != nil else {
+        guard sender.accounts[TwilioConfigurationSection.self]?.authToken != nil else {
             throw InboundWebhookSender.MissingAccount(description: "signing Twilio webhooks needs twilio.authToken")
         }
         return sender.twilioWebhook(form: sender.twilioSMSForm(

@@ -1,44 +1,11 @@
-/// The provider accounts the simulator plays, and that its webhooks are signed with. Each is the
-/// same value the gateway is configured with.
-public struct ProviderAccounts: Sendable, Equatable {
-    public var twilioAccountSid: String?
-    public var twilioAuthToken: String?
-    /// Our Twilio number: the `To` of simulated inbound SMS.
-    public var twilioNumber: String?
-    public var messengerAppSecret: String?
-    public var messengerVerifyToken: String?
-    public var messengerPageAccessToken: String?
-    public var messengerPageId: String?
-    public var rbmAgentId: String?
-    public var rbmClientToken: String?
-    public var rbmAccessToken: String?
-    /// The public key (PEM) of the RBM service account whose JWTs the token endpoint accepts.
-    public var rbmServiceAccountPublicKey: String?
-
-    public init(
-        twilioAccountSid: String? = nil, twilioAuthToken: String? = nil, twilioNumber: String? = nil,
-        messengerAppSecret: String? = nil, messengerVerifyToken: String? = nil, messengerPageAccessToken: String? = nil,
-        messengerPageId: String? = nil, rbmAgentId: String? = nil, rbmClientToken: String? = nil, rbmAccessToken: String? = nil,
-        rbmServiceAccountPublicKey: String? = nil
-    ) {
-        self.twilioAccountSid = twilioAccountSid
-        self.twilioAuthToken = twilioAuthToken
-        self.twilioNumber = twilioNumber
-        self.messengerAppSecret = messengerAppSecret
-        self.messengerVerifyToken = messengerVerifyToken
-        self.messengerPageAccessToken = messengerPageAccessToken
-        self.messengerPageId = messengerPageId
-        self.rbmAgentId = rbmAgentId
-        self.rbmClientToken = rbmClientToken
-        self.rbmAccessToken = rbmAccessToken
-        self.rbmServiceAccountPublicKey = rbmServiceAccountPublicKey
-    }
-}
+import SwitchboardCore
 
 /// Where the simulator listens and which accounts it accepts.
 public struct SimulatorSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
+    /// The provider accounts the simulator plays and signs its webhooks with: one configuration
+    /// section per channel, the same values the gateway is configured with.
     public var accounts: ProviderAccounts
     /// How long access tokens from the simulated Google token endpoint are accepted.
     public var rbmTokenLifetimeSeconds: Double = 3600

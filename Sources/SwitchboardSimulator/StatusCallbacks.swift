@@ -2,6 +2,8 @@ import CurlHTTPClient
 import Crypto
 import Foundation
 import Logging
+import MessengerAdapter
+import RBMAdapter
 import Synchronization
 import SwitchboardCore
 import TwilioSMSAdapter
@@ -53,7 +55,7 @@ public final class StatusCallbacks: Sendable {
         var signer = sender
         // Twilio signs the callback URL as given: its scheme and authority, then the path.
         signer.publicURL = callback.hasPrefix(sender.publicURL) ? sender.publicURL : String(callback.dropLast(url.path.count))
-        let accountSid = accounts.twilioAccountSid ?? ""
+        let accountSid = accounts[TwilioConfigurationSection.self]?.accountSid ?? ""
         await deliver(provider: "twilio", messageId: sid, ["sent", "delivered"], faults: requestFaults) { status in
             let body: [(String, String)] = [
                 ("AccountSid", accountSid), ("ApiVersion", "2010-04-01"), ("From", values["From"] ?? ""),
@@ -66,7 +68,7 @@ public final class StatusCallbacks: Sendable {
     /// Messenger: a `delivery` event naming the mid, then a `read` watermark.
     func messenger(recipient: String, mid: String, faults requestFaults: CallbackFaults? = nil) async {
         guard let sender else { return }
-        let pageId = accounts.messengerPageId ?? "PAGE_ID"
+        let pageId = sender.pageId
         await deliver(provider: "messenger", messageId: mid, ["delivery", "read"], faults: requestFaults) { kind in
             let watermark = Int64(Date().timeIntervalSince1970 * 1000)
             var event: [String: Any] = ["sender": ["id": recipient], "recipient": ["id": pageId], "timestamp": watermark]
@@ -78,7 +80,7 @@ public final class StatusCallbacks: Sendable {
     /// RBM: DELIVERED then READ user events for our message id.
     func rbm(phone: String, messageId: String, faults requestFaults: CallbackFaults? = nil) async {
         guard let sender else { return }
-        let agentId = accounts.rbmAgentId ?? "agent"
+        let agentId = sender.agentId
         await deliver(provider: "rbm", messageId: messageId, ["DELIVERED", "READ"], faults: requestFaults) { eventType in
             // A duplicate is the same event delivered again: same eventId (Pub/Sub redelivery).
             let payload: [String: Any] = [

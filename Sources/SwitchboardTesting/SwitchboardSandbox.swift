@@ -81,11 +81,16 @@ public final class SwitchboardSandbox: Sendable {
     }
 
     /// The sandbox's providers' accounts, unless `Options.accounts` names others.
-    public static let defaultAccounts = ProviderAccounts(
-        twilioAccountSid: "AC" + String(repeating: "5", count: 32), twilioAuthToken: "sandbox-twilio-token", twilioNumber: "+15550001111",
-        messengerAppSecret: "sandbox-app-secret", messengerVerifyToken: "sandbox-verify", messengerPageAccessToken: "sandbox-page-token",
-        messengerPageId: "1000000000000009", rbmAgentId: "sandbox-agent", rbmClientToken: "sandbox-client-token",
-        rbmAccessToken: "sandbox-rbm-token")
+    public static let defaultAccounts: ProviderAccounts = {
+        var twilio = TwilioConfigurationSection()
+        (twilio.accountSid, twilio.authToken, twilio.from) = ("AC" + String(repeating: "5", count: 32), "sandbox-twilio-token", "+15550001111")
+        var messenger = MessengerConfigurationSection()
+        (messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken, messenger.pageId) =
+            ("sandbox-app-secret", "sandbox-verify", "sandbox-page-token", "1000000000000009")
+        var rbm = RBMConfigurationSection()
+        (rbm.agentId, rbm.clientToken, rbm.accessToken) = ("sandbox-agent", "sandbox-client-token", "sandbox-rbm-token")
+        return ProviderAccounts([twilio, messenger, rbm])
+    }()
 
     /// How the sandbox is built: every kind of test builds its gateway and simulator here.
     public struct Options: Sendable {
@@ -121,10 +126,23 @@ public final class SwitchboardSandbox: Sendable {
         logger.logLevel = options.logLevel
         let rbmServiceAccount = options.rbmServiceAccount
         let serviceAccountKey = try rbmServiceAccount.map { _ in try _RSA.Signing.PrivateKey(keySize: .bits2048) }
+        let serviceAccountFile = directory.appendingPathComponent("rbm-service-account.json")
+        // The key file names the simulator's token endpoint, known only once the simulator listens.
+        func writeServiceAccount(_ key: _RSA.Signing.PrivateKey, tokenURI: String) throws {
+            let json: [String: String] = [
+                "type": "service_account", "project_id": "sandbox", "private_key_id": "sandbox-key-1",
+                "private_key": key.pkcs8PEMRepresentation,
+                "client_email": "switchboard@sandbox.iam.gserviceaccount.com", "token_uri": tokenURI,
+            ]
+            try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: serviceAccountFile)
+        }
         var accounts = options.accounts
         if let serviceAccountKey {
-            accounts.rbmAccessToken = nil
-            accounts.rbmServiceAccountPublicKey = serviceAccountKey.publicKey.pemRepresentation
+            // The simulator's token endpoint accepts the JWTs of the key in the section's file.
+            try writeServiceAccount(serviceAccountKey, tokenURI: "http://127.0.0.1:1/token")
+            var rbm = accounts[RBMConfigurationSection.self] ?? RBMConfigurationSection()
+            (rbm.accessToken, rbm.serviceAccountFile) = (nil, serviceAccountFile.path)
+            accounts[RBMConfigurationSection.self] = rbm
         }
         let client = CurlHTTPClient()
         let callbacks = options.statusCallbacks
@@ -148,30 +166,11 @@ public final class SwitchboardSandbox: Sendable {
         configuration.database = "sqlite:" + directory.appendingPathComponent("sandbox.sqlite").path
         configuration.apiToken = options.apiToken
         configuration.outbox.pollIntervalSeconds = 0.05
-        var twilio = GatewayConfiguration.TwilioAccount()
-        (twilio.accountSid, twilio.authToken, twilio.from) = (accounts.twilioAccountSid, accounts.twilioAuthToken, accounts.twilioNumber)
-        twilio.apiBaseURL = "http://127.0.0.1:\(simPort)"
-        configuration.twilio = twilio
-        var messenger = GatewayConfiguration.MessengerApp()
-        (messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken, messenger.pageId) =
-            (accounts.messengerAppSecret, accounts.messengerVerifyToken, accounts.messengerPageAccessToken, accounts.messengerPageId)
-        messenger.apiBaseURL = "http://127.0.0.1:\(simPort)"
-        configuration.messenger = messenger
-        var rbm = GatewayConfiguration.RBMAgent()
-        (rbm.agentId, rbm.clientToken, rbm.accessToken) = (accounts.rbmAgentId, accounts.rbmClientToken, accounts.rbmAccessToken)
-        rbm.apiBaseURL = "http://127.0.0.1:\(simPort)"
+        // Every provider channel's section is the account the simulator plays, its API the simulator.
+        configuration.providerAccounts = accounts.pointed(at: "http://127.0.0.1:\(simPort)")
         if let serviceAccountKey {
-            let file = directory.appendingPathComponent("rbm-service-account.json")
-            let key: [String: String] = [
-                "type": "service_account", "project_id": "sandbox", "private_key_id": "sandbox-key-1",
-                "private_key": serviceAccountKey.pkcs8PEMRepresentation,
-                "client_email": "switchboard@sandbox.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:\(simPort)/token",
-            ]
-            try JSONSerialization.data(withJSONObject: key, options: [.sortedKeys]).write(to: file)
-            rbm.accessToken = nil
-            rbm.serviceAccountFile = file.path
+            try writeServiceAccount(serviceAccountKey, tokenURI: "http://127.0.0.1:\(simPort)/token")
         }
-        configuration.rbm = rbm
         configure(&configuration)
         try configuration.validate()
 

@@ -227,15 +227,3 @@ func loadSimulatorConfiguration(_ options: ConfigurationOptions) throws -> Gatew
     configuration.fillWithSimulatorCredentials()
     return configuration
 }
-
-extension GatewayConfiguration {
-    /// The accounts the simulator plays: the very ones the gateway is configured with.
-    var providerAccounts: ProviderAccounts {
-        ProviderAccounts(
-            twilioAccountSid: twilio?.accountSid, twilioAuthToken: twilio?.authToken, twilioNumber: twilio?.from,
-            messengerAppSecret: messenger?.appSecret, messengerVerifyToken: messenger?.verifyToken,
-            messengerPageAccessToken: messenger?.pageAccessToken, messengerPageId: messenger?.pageId,
-            rbmAgentId: rbm?.agentId, rbmClientToken: rbm?.clientToken, rbmAccessToken: rbm?.accessToken,
-            rbmServiceAccountPublicKey: rbmServiceAccountPublicKey)
-    }
-}

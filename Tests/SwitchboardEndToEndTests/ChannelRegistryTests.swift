@@ -10,7 +10,7 @@ import Testing
 struct ChannelRegistryTests {
     @Test("each provider channel is enabled by its own section's environment keys alone")
     func enabledByItsOwnKeys() throws {
-        let environment = SimulatorCredentials.random().environment(simulatorURL: "http://127.0.0.1:9")
+        let environment = ProviderAccounts.random().environment(apiBaseURL: "http://127.0.0.1:9")
         let providers = GatewayConfiguration.providerChannels
         #expect(Set(providers.map(\.channel)) == [.sms, .rcs, .messenger])
         #expect(Set(providers.map(\.key)) == ["twilio", "rbm", "messenger"])
@@ -62,5 +62,38 @@ struct ChannelRegistryTests {
                 #expect(response.text.contains(#""code":"channel_disabled""#))
             }
         }
+    }
+
+    @Test("the simulator's accounts are the channels' own sections: every registered channel has one, they round-trip through the environment, and --dev fills them all")
+    func simulatorAccounts() throws {
+        let channels = Set(GatewayConfiguration.providerChannels.map(\.channel))
+        #expect(ProviderAccounts.published.channels == channels)
+        #expect(ProviderAccounts.published.sections.count == channels.count)
+
+        // What the CLI hands `serve` as environment variables is what the gateway then holds.
+        let random = ProviderAccounts.random()
+        #expect(random.channels == channels)
+        #expect(Set(random.secrets).isDisjoint(with: ProviderAccounts.published.secrets))
+        let loaded = try GatewayConfiguration.load(
+            path: "Config/switchboard.json", environment: random.environment(apiBaseURL: "http://127.0.0.1:9"))
+        #expect(loaded.providerAccounts == random.pointed(at: "http://127.0.0.1:9"))
+        #expect(loaded.providerAccounts != random)
+        #expect(loaded.publishedSecretProblems.isEmpty)
+
+        // A gateway with no provider section at all: --dev gives every registered channel the
+        // simulator's published account, pointed at the simulator, and each is then enabled.
+        var empty = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: [:])
+        #expect(empty.providerAccounts.channels.isEmpty)
+        #expect(Set(empty.fillWithSimulatorCredentials()) == channels)
+        #expect(empty.providerAccounts == ProviderAccounts.published.pointed(at: empty.simulatorURL))
+        #expect(empty.channelStates.allSatisfy { $0.disabledBecause == nil })
+        #expect(empty.publishedSecretProblems.count == ProviderAccounts.published.secrets.count)
+
+        // Setting the accounts replaces the sections: a channel left out has none.
+        var partial = empty
+        var accounts = empty.providerAccounts
+        accounts[GatewayConfiguration.MessengerApp.self] = nil
+        partial.providerAccounts = accounts
+        #expect(partial.messenger == nil && partial.twilio == empty.twilio && partial.rbm == empty.rbm)
     }
 }

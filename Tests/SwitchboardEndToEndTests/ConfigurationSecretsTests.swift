@@ -63,16 +63,18 @@ struct ConfigurationSecretsTests {
 
     @Test("a published simulator secret is named as a problem outside --dev, whichever key holds it")
     func publishedSecrets() throws {
-        let published = SimulatorCredentials.published
+        let published = ProviderAccounts.published
+        let twilioToken = try #require(published[GatewayConfiguration.TwilioAccount.self]?.authToken)
+        let rbmToken = try #require(published[GatewayConfiguration.RBMAgent.self]?.accessToken)
         let configuration = try GatewayConfiguration.load(path: "Config/switchboard.json", environment: [
-            "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": published.twilioAuthToken, "TWILIO_FROM": "+15550001111",
-            "RBM_AGENT_ID": "agent", "RBM_CLIENT_TOKEN": "a-real-client-token", "RBM_ACCESS_TOKEN": published.rbmAccessToken,
+            "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_FROM": "+15550001111",
+            "RBM_AGENT_ID": "agent", "RBM_CLIENT_TOKEN": "a-real-client-token", "RBM_ACCESS_TOKEN": rbmToken,
         ])
         let problems = configuration.publishedSecretProblems
         #expect(problems.count == 2)
         #expect(problems.contains { $0.hasPrefix("twilio.authToken (TWILIO_AUTH_TOKEN)") })
         #expect(problems.contains { $0.hasPrefix("rbm.accessToken (RBM_ACCESS_TOKEN)") })
-        #expect(!problems.joined().contains(published.twilioAuthToken))
+        #expect(!problems.joined().contains(twilioToken))
     }
 
     @Test("--dev fills only channels without credentials, pointing them at the simulator, never at a real API")
@@ -85,7 +87,7 @@ struct ConfigurationSecretsTests {
         #expect(Set(filled) == [.messenger, .rcs])
         #expect(configuration.twilio?.authToken == "operator-token")
         #expect(configuration.twilio?.apiBaseURL == "https://api.twilio.com")
-        #expect(configuration.messenger?.appSecret == SimulatorCredentials.published.messengerAppSecret)
+        #expect(configuration.messenger?.appSecret == ProviderAccounts.published[GatewayConfiguration.MessengerApp.self]?.appSecret)
         #expect(configuration.messenger?.apiBaseURL == "http://127.0.0.1:9999")
         #expect(configuration.rbm?.apiBaseURL == configuration.simulatorURL)
         #expect(configuration.channelStates.allSatisfy { $0.disabledBecause == nil })

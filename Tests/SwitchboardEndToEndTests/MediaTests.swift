@@ -228,7 +228,7 @@ struct InboundMediaTests {
             let fresh = env.simulatorURL + "/_simulator/media/scontent.png?oe=\(expires)"
             let expired = env.simulatorURL + "/_simulator/media/old.png?oe=\(String(Int64(Date().timeIntervalSince1970) - 60, radix: 16))"
             let event: [String: Any] = [
-                "sender": ["id": "PSID-M"], "recipient": ["id": TestEnvironment.accounts.messengerPageId],
+                "sender": ["id": "PSID-M"], "recipient": ["id": TestEnvironment.pageId],
                 "timestamp": Date().timeIntervalSince1970 * 1000,
                 "message": ["mid": "m_media1", "attachments": [
                     ["type": "image", "payload": ["url": fresh]], ["type": "image", "payload": ["url": expired]],

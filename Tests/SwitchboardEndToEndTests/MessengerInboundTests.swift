@@ -40,7 +40,7 @@ struct MessengerInboundTests {
 
             let contact = try #require(try await env.gateway.store.contacts(limit: 1, cursor: nil).items.first)
             #expect(contact.facebook?.psid == "PSID-1")
-            #expect(contact.facebook?.pageId == TestEnvironment.accounts.messengerPageId)
+            #expect(contact.facebook?.pageId == TestEnvironment.pageId)
             let window = try #require(contact.facebook?.windowOpenUntil)
             #expect(abs(window.timeIntervalSince(sent) - 24 * 3600) < 1)
         }
@@ -61,7 +61,7 @@ struct MessengerInboundTests {
             let (events, end) = env.gateway.events.subscribe()
             defer { end() }
             let reacted: [String: Any] = [
-                "sender": ["id": "PSID-R"], "recipient": ["id": TestEnvironment.accounts.messengerPageId],
+                "sender": ["id": "PSID-R"], "recipient": ["id": TestEnvironment.pageId],
                 "timestamp": 1_700_000_000_000.0,
                 "reaction": ["reaction": "love", "emoji": "\u{2764}\u{FE0F}", "action": "react", "mid": mid],
             ]
@@ -113,7 +113,7 @@ struct MessengerInboundTests {
             let event = env.sender.messengerMessageEvent(psid: "PSID-X", text: "forged")
             #expect(try await env.sender.postMessenger(events: [event], signature: "sha256=00").status == 403)
             let malformed = Array("{\"object\":".utf8)
-            let signature = "sha256=" + HMACSignature.sha256Hex(key: TestEnvironment.accounts.messengerAppSecret!, message: malformed)
+            let signature = "sha256=" + HMACSignature.sha256Hex(key: TestEnvironment.appSecret, message: malformed)
             let bad = try await env.raw(
                 "POST", "/webhooks/messenger",
                 headers: [(name: "Content-Type", value: "application/json"), (name: "X-Hub-Signature-256", value: signature)], body: malformed)

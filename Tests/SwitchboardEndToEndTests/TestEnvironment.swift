@@ -23,11 +23,19 @@ struct TestEnvironment: Sendable {
     static let authToken = "test-auth-token"
     static let ourNumber = "+15550009999"
     static let publicURL = "https://switchboard.example.com"
-    static let accounts = ProviderAccounts(
-        twilioAccountSid: accountSid, twilioAuthToken: authToken, twilioNumber: ourNumber,
-        messengerAppSecret: "test-app-secret", messengerVerifyToken: "test-verify-token",
-        messengerPageAccessToken: "test-page-token", messengerPageId: "1000000000000001",
-        rbmAgentId: "test-agent", rbmClientToken: "test-client-token", rbmAccessToken: "test-rbm-access-token")
+    static let accounts: ProviderAccounts = {
+        var twilio = TwilioConfigurationSection()
+        (twilio.accountSid, twilio.authToken, twilio.from) = (accountSid, authToken, ourNumber)
+        var messenger = MessengerConfigurationSection()
+        (messenger.appSecret, messenger.verifyToken, messenger.pageAccessToken, messenger.pageId) =
+            ("test-app-secret", "test-verify-token", "test-page-token", "1000000000000001")
+        var rbm = RBMConfigurationSection()
+        (rbm.agentId, rbm.clientToken, rbm.accessToken) = ("test-agent", "test-client-token", "test-rbm-access-token")
+        return ProviderAccounts([twilio, messenger, rbm])
+    }()
+    /// The Messenger page the simulated people write to.
+    static var pageId: String { accounts[MessengerConfigurationSection.self]?.pageId ?? "" }
+    static var appSecret: String { accounts[MessengerConfigurationSection.self]?.appSecret ?? "" }
 
     let gateway: Gateway
     let simulator: Simulator

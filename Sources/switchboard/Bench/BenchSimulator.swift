@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SwitchboardCore
 import SwitchboardSimulator
 
 /// The provider simulator in the benchmark's own process, so arrivals are timed where they happen.
