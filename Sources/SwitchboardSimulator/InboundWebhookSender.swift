@@ -116,6 +116,21 @@ public struct InboundWebhookSender: Sendable {
         ]
     }
 
+    /// A person reacting to one of the page's messages, or taking the reaction back (`emoji` nil), in
+    /// the shape of https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-reactions
+    /// (`reaction` names the kind: smile, angry, sad, wow, love, like, dislike, other).
+    public func messengerReactionEvent(psid: String, to mid: String, emoji: String?, timestamp: Date = Date()) -> [String: Any] {
+        var reaction: [String: Any] = ["mid": mid, "action": emoji == nil ? "unreact" : "react"]
+        if let emoji {
+            let names = ["😆": "smile", "😠": "angry", "😢": "sad", "😮": "wow", "❤️": "love", "❤": "love", "👍": "like", "👎": "dislike"]
+            (reaction["emoji"], reaction["reaction"]) = (emoji, names[emoji] ?? "other")
+        }
+        return [
+            "sender": ["id": psid], "recipient": ["id": pageId],
+            "timestamp": Int64(timestamp.timeIntervalSince1970 * 1000), "reaction": reaction,
+        ]
+    }
+
     /// A Messenger webhook (`{"object": "page", "entry": [...]}`) carrying `events`, signed with
     /// `X-Hub-Signature-256` over the exact bytes sent (or `signature` when given).
     public func postMessenger(events: [[String: Any]], signature: String? = nil) async throws -> Delivery {
@@ -131,7 +146,8 @@ public struct InboundWebhookSender: Sendable {
             "entry": [["id": pageId, "time": now, "messaging": events]],
         ]
         let data = Array(try JSONSerialization.data(withJSONObject: body))
-        let mid = ((events.first?["message"] as? [String: Any])?["mid"] as? String) ?? ""
+        let first = events.first.flatMap { ($0["message"] ?? $0["reaction"]) as? [String: Any] }
+        let mid = first?["mid"] as? String ?? ""
         return SignedWebhook(
             path: "/webhooks/messenger", contentType: "application/json", body: data,
             headers: [(name: "X-Hub-Signature-256", value: signature ?? "sha256=" + HMACSignature.sha256Hex(key: secret, message: data))],

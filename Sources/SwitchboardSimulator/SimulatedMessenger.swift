@@ -8,7 +8,7 @@ struct SimulatedMessenger: SimulatedProvider {
     let settings: SimulatorSettings
     let name = "messenger"
     let channel = Channel.messenger
-    let inboundOptions: Set<SimulatedInbound.Option> = [.payload, .sentAt]
+    let inboundOptions: Set<SimulatedInbound.Option> = [.payload, .sentAt, .reaction]
 
     func addRoutes(to router: Router<SimulatorRequestContext>, simulator: Simulator) {
         let messenger = MessengerSendFake(pageAccessToken: settings.accounts[MessengerConfigurationSection.self]?.pageAccessToken)
@@ -38,6 +38,12 @@ struct SimulatedMessenger: SimulatedProvider {
     func webhook(for message: SimulatedInbound, sender: InboundWebhookSender) throws -> InboundWebhookSender.SignedWebhook {
         guard sender.accounts[MessengerConfigurationSection.self]?.appSecret != nil else {
             throw InboundWebhookSender.MissingAccount(description: "signing Messenger webhooks needs messenger.appSecret")
+        }
+        if let reaction = message.reaction {
+            return try sender.messengerWebhook(events: [
+                sender.messengerReactionEvent(
+                    psid: message.from, to: reaction.messageId, emoji: reaction.emoji, timestamp: message.sentAt ?? Date()),
+            ])
         }
         return try sender.messengerWebhook(events: [
             sender.messengerMessageEvent(

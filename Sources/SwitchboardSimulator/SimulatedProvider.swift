@@ -38,6 +38,21 @@ public struct SimulatedInbound: Sendable {
         case media = "media"
         /// A send time in the past.
         case sentAt = "a send time in the past"
+        /// A reaction to one of the business's messages instead of a message.
+        case reaction = "a reaction"
+    }
+
+    /// A contact reacting to one of the business's messages.
+    public struct Reaction: Sendable {
+        /// The provider's id of the message reacted to.
+        public var messageId: String
+        /// The emoji; nil takes the reaction back.
+        public var emoji: String?
+
+        public init(to messageId: String, emoji: String?) {
+            self.messageId = messageId
+            self.emoji = emoji
+        }
     }
 
     /// The sender's address on the channel (an E.164 number, a PSID).
@@ -49,10 +64,12 @@ public struct SimulatedInbound: Sendable {
     public var messageId: String?
     /// When the contact sent it; now when nil.
     public var sentAt: Date?
+    /// Set: the contact reacts (and `text` is not sent).
+    public var reaction: Reaction?
 
     public init(
         from: String, text: String, payload: String? = nil, media: [(url: String, mimeType: String)] = [], messageId: String? = nil,
-        sentAt: Date? = nil
+        sentAt: Date? = nil, reaction: Reaction? = nil
     ) {
         self.from = from
         self.text = text
@@ -60,6 +77,7 @@ public struct SimulatedInbound: Sendable {
         self.media = media
         self.messageId = messageId
         self.sentAt = sentAt
+        self.reaction = reaction
     }
 
     /// The options this message uses.
@@ -68,6 +86,7 @@ public struct SimulatedInbound: Sendable {
         if payload != nil { options.insert(.payload) }
         if !media.isEmpty { options.insert(.media) }
         if sentAt != nil { options.insert(.sentAt) }
+        if reaction != nil { options.insert(.reaction) }
         return options
     }
 }

@@ -101,8 +101,8 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "The sender: an E.164 phone number for sms and rcs, a PSID for messenger, a visitor token for webchat (default: a new visitor).")
     var from: String = ""
 
-    @Option(help: "The message text.")
-    var text: String
+    @Option(help: "The message text (required unless --react-to).")
+    var text: String?
 
     @Option(help: "A quick-reply or suggestion payload, as if the contact tapped a button (rcs, messenger).")
     var payload: String?
@@ -125,7 +125,17 @@ struct SimulateSendCommand: AsyncParsableCommand {
     @Option(help: "Messenger: date the message this many seconds in the past (more than 86400: the 24-hour window has closed).")
     var secondsAgo: Int?
 
+    @Option(help: "Messenger: react to the page's message with this provider message id instead of sending a message.")
+    var reactTo: String?
+
+    @Option(help: "The emoji of --react-to; 'none' takes the reaction back.")
+    var reaction: String = "❤️"
+
     func run() async throws {
+        if text == nil, reactTo == nil { throw ValidationError("--text is required (unless --react-to)") }
+        if reactTo != nil, text != nil || payload != nil || !media.isEmpty {
+            throw ValidationError("--react-to sends a reaction only: no --text, --payload or --media")
+        }
         if let secondsAgo, !(0...(365 * 86_400)).contains(secondsAgo) {
             throw ValidationError("--seconds-ago must be from 0 to 31536000")
         }
@@ -156,7 +166,9 @@ struct SimulateSendCommand: AsyncParsableCommand {
         defer { client.shutdown() }
         let gatewayURL = gateway ?? "http://\(configuration.host):\(configuration.port)"
         if channel == "webchat" {
-            if secondsAgo != nil || !media.isEmpty { throw ValidationError("a web-chat message carries text and a payload only") }
+            if secondsAgo != nil || !media.isEmpty || reactTo != nil {
+                throw ValidationError("a web-chat message carries text and a payload only")
+            }
             try await sendWebChat(gatewayURL: gatewayURL, client: client)
             return
         }
@@ -165,8 +177,9 @@ struct SimulateSendCommand: AsyncParsableCommand {
             accounts: configuration.providerAccounts, client: client)
         if from.isEmpty { throw ValidationError("--from is required for \(channel)") }
         let message = SimulatedInbound(
-            from: from, text: text, payload: payload, media: media.map(Self.mediaItem), messageId: messageId,
-            sentAt: secondsAgo.map { Date().addingTimeInterval(-Double($0)) })
+            from: from, text: text ?? "", payload: payload, media: media.map(Self.mediaItem), messageId: messageId,
+            sentAt: secondsAgo.map { Date().addingTimeInterval(-Double($0)) },
+            reaction: reactTo.map { SimulatedInbound.Reaction(to: $0, emoji: reaction == "none" ? nil : reaction) })
         let delivery: InboundWebhookSender.Delivery
         do {
             let webhook = try sender.webhook(for: message, on: SwitchboardCore.Channel(rawValue: channel) ?? .sms)
@@ -201,7 +214,7 @@ extension SimulateSendCommand {
     func sendWebChat(gatewayURL: String, client: CurlHTTPClient) async throws {
         let visitor = SimulatedVisitor(gatewayURL: gatewayURL, client: client)
         let session = try await visitor.session(renewing: from.isEmpty ? nil : from)
-        var frame: [String: String] = ["type": "message", "text": text, "id": messageId ?? UUID().uuidString]
+        var frame: [String: String] = ["type": "message", "text": text ?? "", "id": messageId ?? UUID().uuidString]
         if let payload { frame["payload"] = payload }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: frame, options: [.sortedKeys]), as: UTF8.self)
         let frames = try await visitor.exchange(token: session.token, frames: [json], timeout: 5) { frames in

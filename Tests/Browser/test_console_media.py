@@ -65,3 +65,61 @@ def test_an_agent_attaches_a_picture_and_twilio_gets_it(page, gateway):
         assert response.headers["Content-Type"] == "image/png"
         assert response.read() == PNG
     assert len(media_files(gateway)) == 2  # the picture and what it is
+
+
+def test_an_inbound_picture_is_read_once_with_the_token_and_released_with_its_trail(page, gateway):
+    phone = "+15550104002"
+    gateway.simulate("--channel", "sms", "--from", phone, "--text", "the crack is here", "--media", gateway.media_url("frame.png"))
+    contact = gateway.contact_by_phone(phone)
+    wait_for(lambda: any(attachment.get("fetch") == "stored"
+                         for message in gateway.api("GET", f"/contacts/{contact['id']}/messages")["items"]
+                         for attachment in message["content"].get("attachments", [])),
+             message="the MMS picture copied")
+    reads = []
+    page.on("request", lambda request: reads.append(request.url) if "/api/v1/media/" in request.url else None)
+    sign_in(page, gateway)
+    page.locator(f"#contact-list li[data-id='{contact['id']}'] button").click()
+    picture = page.locator("#message-list img[data-media-id]")
+    expect(picture).to_have_count(1)
+    page.wait_for_function("() => { const img = document.querySelector('#message-list img[data-media-id]'); return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:'); }")
+    source = picture.get_attribute("src")
+    # (Read as an image: the console's content policy allows blob: pictures, not fetches.)
+    reads_as_image = "(url) => new Promise((done) => { const img = new Image(); img.onload = () => done('read'); img.onerror = () => done('released'); img.src = url; })"
+    assert page.evaluate(reads_as_image, source) == "read"
+    assert len(reads) == 1, reads
+
+    # Another conversation: the picture's blob: URL is released (it no longer reads).
+    gateway.simulate("--channel", "sms", "--from", "+15550104003", "--text", "another conversation")
+    other = gateway.contact_by_phone("+15550104003")
+    page.locator(f"#contact-list li[data-id='{other['id']}'] button").click()
+    expect(page.locator("#message-list")).to_contain_text("another conversation")
+    assert page.evaluate(reads_as_image, source) == "released"
+
+
+def test_a_messenger_reaction_shows_live_on_the_message_and_goes_when_taken_back(page, gateway):
+    psid = "7001112223334445"
+    gateway.simulate("--channel", "messenger", "--from", psid, "--text", "Is the red bike still there?")
+    contact = next(item for item in gateway.api("GET", "/contacts?channel=messenger")["items"]
+                   if item.get("facebook", {}).get("psid") == psid)
+    sign_in(page, gateway)
+    page.locator(f"#contact-list li[data-id='{contact['id']}'] button").click()
+    expect(page.locator("#message-list")).to_contain_text("Is the red bike still there?")
+    reply = gateway.api("POST", f"/contacts/{contact['id']}/messages",
+                        {"channel": "messenger", "content": {"text": "It is, until Friday."}}, expect=202)
+    sent = wait_for(lambda: next((message for message in gateway.api("GET", f"/contacts/{contact['id']}/messages")["items"]
+                                  if message["id"] == reply["id"] and message.get("providerMessageId")), None),
+                    message="the reply accepted by the fake Send API")
+    badge = page.locator(f"#message-{reply['id']} .reaction")
+    expect(badge).to_have_count(0)
+
+    gateway.simulate("--channel", "messenger", "--from", psid, "--react-to", sent["providerMessageId"], "--reaction", "😮")
+    expect(badge).to_have_text("😮")
+    expect(badge).to_have_attribute("title", "Reaction: wow")
+    assert gateway.api("GET", f"/contacts/{contact['id']}/messages")["items"][-1]["reaction"]["emoji"] == "😮"
+    # Another contact cannot react to this contact's message.
+    gateway.simulate("--channel", "messenger", "--from", "7009990001112223", "--text", "hello")
+    gateway.simulate("--channel", "messenger", "--from", "7009990001112223", "--react-to", sent["providerMessageId"], "--reaction", "😠")
+    expect(badge).to_have_text("😮")
+
+    gateway.simulate("--channel", "messenger", "--from", psid, "--react-to", sent["providerMessageId"], "--reaction", "none")
+    expect(badge).to_have_count(0)

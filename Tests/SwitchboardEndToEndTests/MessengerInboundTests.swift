@@ -79,6 +79,15 @@ struct MessengerInboundTests {
             unreact["reaction"] = ["action": "unreact", "mid": mid]
             #expect(try await env.sender.postMessenger(events: [unreact]).status == 200)
             #expect(try await env.api("GET", "/api/v1/messages/\(replyId)").json()["reaction"] == nil)
+
+            // The simulator plays the same event (`simulate send --react-to`), on Messenger only.
+            let wow = SimulatedInbound(from: "PSID-R", text: "", reaction: .init(to: mid, emoji: "😮"))
+            #expect(try await env.sender.send(env.sender.webhook(for: wow, on: .messenger)).status == 200)
+            let played = try #require(try await env.api("GET", "/api/v1/messages/\(replyId)").json()["reaction"] as? [String: Any])
+            #expect(played["emoji"] as? String == "😮" && played["name"] as? String == "wow")
+            #expect { try env.sender.webhook(for: wow, on: .sms) } throws: { error in
+                (error as? InboundWebhookSender.Unsupported)?.description == "a simulated sms message cannot carry a reaction"
+            }
         }
     }
 

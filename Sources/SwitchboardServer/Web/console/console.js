@@ -88,6 +88,7 @@ class Console {
     this.pinned = true;            // the trail shows its latest message
     this.capabilities = null;      // the capability table's entry for the selected phone
     this.attributeEdits = new Map(); // attribute values typed but not saved yet
+    this.mediaBlobs = new Map();   // the open trail's kept files: media id -> Promise of a blob: URL
   }
 
   start() {
@@ -368,6 +369,7 @@ class Console {
     if (!id) {
       this.selected = null;
       this.messages = [];
+      this.releaseMedia();
       this.renderTrail();
       this.renderPanel();
       return;
@@ -380,6 +382,7 @@ class Console {
       this.loading = null;
       this.selected = contact;
       this.attributeEdits.clear();
+      this.releaseMedia();
       const listed = this.contacts.find((existing) => existing.id === id);
       if (listed) listed.unread = false;
       this.messages = page.items;
@@ -498,7 +501,7 @@ class Console {
     if (attachment.kind === "image" && attachment.mediaId) {
       // The gateway's copy, read with the token (its signed URL expires; the copy does not).
       const image = h("img", { alt: attachment.name ?? "image attachment", loading: "lazy", "data-media-id": attachment.mediaId });
-      this.api.mediaURL(attachment.mediaId).then((blobURL) => { image.src = blobURL; }).catch(() => { image.src = url; });
+      this.mediaBlob(attachment.mediaId).then((blobURL) => { image.src = blobURL; }).catch(() => { image.src = url; });
       return h("span", { class: "attachment" }, image, state);
     }
     if (attachment.kind === "image") {
@@ -507,6 +510,23 @@ class Console {
     }
     return h("span", { class: "attachment" }, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", download: "" },
       icon("attachment"), ` ${label}`, attachment.mimeType ? h("span", { class: "muted small" }, ` (${attachment.mimeType})`) : null), state);
+  }
+
+  /** A kept file as a `blob:` URL, read once for the open trail however often it is drawn again. */
+  mediaBlob(id) {
+    let blob = this.mediaBlobs.get(id);
+    if (!blob) {
+      blob = this.api.mediaURL(id);
+      blob.catch(() => this.mediaBlobs.delete(id)); // read again next time
+      this.mediaBlobs.set(id, blob);
+    }
+    return blob;
+  }
+
+  /** Frees the open trail's files (another contact, or none, is shown). */
+  releaseMedia() {
+    for (const blob of this.mediaBlobs.values()) blob.then((blobURL) => URL.revokeObjectURL(blobURL), () => {});
+    this.mediaBlobs.clear();
   }
 
   async loadOlder() {
