@@ -196,6 +196,17 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
     public static let maxQuickReplyTitle = 20
     public static let maxText = 2000
 
+    /// Content without cards or buttons as one text: the text, each attachment's link after it
+    /// (Messenger sends one attachment a message), and a place as its label and a maps link (a
+    /// page cannot send a location message).
+    static func plainText(_ content: Content) -> String {
+        var lines = [content.text ?? ""] + content.attachments.map(\.url)
+        if let location = content.location {
+            lines += [location.label ?? "", RichContentText.mapLink(latitude: location.latitude, longitude: location.longitude)]
+        }
+        return lines.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
     public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
         let content = envelope.content
         let text = content.text ?? ""
@@ -204,8 +215,8 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
         }
         var message: [String: Any] = [:]
         var quickReplies = content.quickReplies
+        if let problem = contentProblem(content) { throw problem }
         if content.isRich {
-            if let problem = contentProblem(content) { throw problem }
             switch Self.richMessage(content) {
             case .success(let rich):
                 message = rich.message
@@ -213,19 +224,23 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             case .failure(let error):
                 throw error
             }
-        } else if let attachment = content.attachments.first, text.isEmpty, content.quickReplies.isEmpty {
+        } else if content.attachments.count == 1, let attachment = content.attachments.first, text.isEmpty,
+                  content.quickReplies.isEmpty, content.location == nil {
             message["attachment"] = ["type": attachment.kind.rawValue, "payload": ["url": attachment.url, "is_reusable": true]]
         } else {
-            var body = text
-            // Messenger sends one attachment per message; further ones go as links after the text.
-            for attachment in content.attachments { body += (body.isEmpty ? "" : "\n") + attachment.url }
+            let body = Self.plainText(content)
             if body.isEmpty {
                 throw MessageError(code: "empty_content", message: "Messenger needs text or an attachment to send")
+            }
+            if body.count > Self.maxText {
+                throw MessageError(
+                    code: "content_too_long",
+                    message: "Messenger text is limited to \(Self.maxText) characters; with the links this one has \(body.count)")
             }
             message["text"] = body
         }
         if !quickReplies.isEmpty {
-            message["quick_replies"] = quickReplies.prefix(Self.maxQuickReplies).map(Self.quickReply)
+            message["quick_replies"] = quickReplies.map(Self.quickReply)  // at most 13: contentProblem
         }
         var body: [String: Any] = ["recipient": ["id": envelope.recipientAddress], "messaging_type": "RESPONSE", "message": message]
         if let tag = envelope.messengerTag {

@@ -154,7 +154,23 @@ extension MessengerAdapter {
     }
 
     public func contentProblem(_ content: Content) -> MessageError? {
-        guard content.isRich else { return nil }
+        guard content.isRich else {
+            if content.quickReplies.count > Self.maxQuickReplies {
+                return MessageError(
+                    code: "not_supported_on_channel",
+                    message: "messenger: at most \(Self.maxQuickReplies) quick replies; this message has \(content.quickReplies.count)")
+            }
+            // A single attachment goes as itself; anything else as one text with the links.
+            let alone = content.attachments.count == 1 && (content.text ?? "").isEmpty && content.quickReplies.isEmpty
+                && content.location == nil
+            let text = Self.plainText(content)
+            if !alone, text.count > Self.maxText {
+                return MessageError(
+                    code: "content_too_long",
+                    message: "messenger: at most \(Self.maxText) characters of text; with the attachments' links and the place this one has \(text.count)")
+            }
+            return nil
+        }
         switch Self.richMessage(content) {
         case .failure(let error):
             return error

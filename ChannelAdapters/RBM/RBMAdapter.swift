@@ -13,6 +13,11 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
     /// Suggestion chips per message and characters per chip text (RBM's documented limits, as
     /// collected in shared/research/providers.md §3.4).
     public static let maxSuggestions = 11
+    /// Suggestions on one rich card (AWS End User Messaging's published RCS limits, as collected
+    /// in shared/research/production-notes.md; the same in RichContentRules.maxCardActions).
+    public static let maxCardSuggestions = RichContentRules.maxCardActions
+    /// A suggestion's `postbackData` (SuggestedReply: "maximum 2048 characters").
+    public static let maxPostbackData = 2048
     public static let maxSuggestionText = 25
     public static let maxText = 3072
 
@@ -166,45 +171,75 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
     /// with links; URL and phone quick replies → open-URL/dial actions → plain reply chips.
     public static func contentMessage(_ content: Content, features: Set<String>) throws(MessageError) -> [String: Any] {
         if content.isRich { return try richContentMessage(content, features: features) }
+        if let problem = quickReplyProblem(content.quickReplies) { throw problem }
         var text = content.text ?? ""
         if text.count > maxText {
             throw MessageError(code: "content_too_long", message: "RCS text is limited to \(maxText) characters")
         }
-        let suggestions = content.quickReplies.prefix(maxSuggestions).map { suggestion($0, features: features) }
+        if let location = content.location {
+            // RBM has no location message for an agent to send: the place goes as a map link.
+            let link = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
+            text = [text, location.label ?? "", link].filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+        let suggestions = content.quickReplies.map { suggestion($0, features: features) }
         var message: [String: Any] = [:]
         let attachments = content.attachments
-        if attachments.count > 1, features.contains("RICHCARD_CAROUSEL") {
+        let rest = attachments.dropFirst().map(\.url)
+        let standaloneDescription = ([text] + rest).filter { !$0.isEmpty }.joined(separator: "\n")
+        if (2...RichContentRules.maxCards).contains(attachments.count), features.contains("RICHCARD_CAROUSEL"),
+           text.count <= RichContentRules.maxCardDescription {
             // A message holds one of text, file or card: the text becomes the first card's description.
             message["richCard"] = ["carouselCard": [
                 "cardWidth": "MEDIUM",
-                "cardContents": attachments.prefix(10).enumerated().map { index, attachment in
+                "cardContents": attachments.enumerated().map { index, attachment in
                     card(attachment, description: index == 0 && !text.isEmpty ? text : nil, suggestions: [])
                 },
             ]]
-        } else if let first = attachments.first, features.contains("RICHCARD_STANDALONE") {
-            let rest = attachments.dropFirst().map(\.url)
-            let description = ([text] + rest).filter { !$0.isEmpty }.joined(separator: "\n")
+        } else if let first = attachments.first, features.contains("RICHCARD_STANDALONE"),
+                  standaloneDescription.count <= RichContentRules.maxCardDescription {
+            // The replies sit on the card while it holds them (4), else as chips under it.
+            let onCard = suggestions.count <= maxCardSuggestions
             message["richCard"] = ["standaloneCard": [
                 "cardOrientation": "VERTICAL",
-                "cardContent": card(first, description: description.isEmpty ? nil : description, suggestions: Array(suggestions)),
+                "cardContent": card(
+                    first, description: standaloneDescription.isEmpty ? nil : standaloneDescription, suggestions: onCard ? suggestions : []),
             ]]
+            if !onCard { message["suggestions"] = suggestions }
             return message
         } else if attachments.count == 1, text.isEmpty {
             message["contentInfo"] = ["fileUrl": attachments[0].url, "forceRefresh": false]
         } else if !attachments.isEmpty {
+            // No card for them (or the text is longer than a card's description): links after the text.
             text = ([text] + attachments.map(\.url)).filter { !$0.isEmpty }.joined(separator: "\n")
         }
         if message["richCard"] == nil, message["contentInfo"] == nil {
-            if let location = content.location, text.isEmpty {
-                text = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
-            }
             guard !text.isEmpty else {
                 throw MessageError(code: "empty_content", message: "RCS needs text, a file or a card to send")
             }
+            if text.count > maxText {
+                throw MessageError(
+                    code: "content_too_long",
+                    message: "RCS text is limited to \(maxText) characters; with the attachments' links and the place this one has \(text.count)")
+            }
             message["text"] = text
         }
-        if !suggestions.isEmpty { message["suggestions"] = Array(suggestions) }
+        if !suggestions.isEmpty { message["suggestions"] = suggestions }
         return message
+    }
+
+    /// Why RCS cannot carry these quick replies as chips: more than a message holds, or a payload
+    /// longer than `postbackData` takes. Nothing is cut short: the API refuses with 422.
+    static func quickReplyProblem(_ replies: [Content.QuickReply]) -> MessageError? {
+        if replies.count > maxSuggestions {
+            return MessageError(
+                code: "not_supported_on_channel",
+                message: "rcs: at most \(maxSuggestions) quick replies on a message; this one has \(replies.count)")
+        }
+        if let index = replies.firstIndex(where: { $0.payload.count > maxPostbackData }) {
+            return MessageError(
+                code: "invalid_quick_reply", message: "rcs: quickReplies[\(index)].payload: at most \(maxPostbackData) characters")
+        }
+        return nil
     }
 
     /// Cards and actions: one card as a standalone rich card (`RICHCARD_STANDALONE`), 2 to 10 as
@@ -275,13 +310,13 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         "ACTION_SHARE_LOCATION", "ACTION_VIEW_LOCATION",
     ]
 
-    /// Rich content RCS cannot carry on any phone: more suggestions than a message holds, or
-    /// cards that as text would pass the text limit on a phone without cards.
+    /// What RCS cannot carry on any phone: more quick replies or suggestions than a message holds,
+    /// a payload longer than `postbackData` takes, or text (with the attachments' links, or the
+    /// cards as text) past the text limit on a phone without cards.
     public func contentProblem(_ content: Content) -> MessageError? {
-        guard content.isRich else { return nil }
         for features in [Self.richFeatures, Self.basicFeatures] {
             do throws(MessageError) {
-                _ = try Self.richContentMessage(content, features: features)
+                _ = try Self.contentMessage(content, features: features)
             } catch {
                 return error
             }
@@ -351,7 +386,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         ]
         if let title = attachment.name, !title.isEmpty { card["title"] = String(title.prefix(200)) }
         if let description { card["description"] = String(description.prefix(2000)) }
-        if !suggestions.isEmpty { card["suggestions"] = Array(suggestions.prefix(4)) }
+        if !suggestions.isEmpty { card["suggestions"] = suggestions }
         return card
     }
 
@@ -359,7 +394,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
     /// supports them; else a reply chip that posts the payload back.
     static func suggestion(_ reply: Content.QuickReply, features: Set<String>) -> [String: Any] {
         let text = reply.title.count > maxSuggestionText ? String(reply.title.prefix(maxSuggestionText - 1)) + "…" : reply.title
-        let postback = String(reply.payload.prefix(2048))
+        let postback = reply.payload  // at most maxPostbackData: longer ones are refused (quickReplyProblem)
         if reply.payload.hasPrefix("https://") || reply.payload.hasPrefix("http://"), features.contains("ACTION_OPEN_URL") {
             return ["action": ["text": text, "postbackData": postback, "openUrlAction": ["url": reply.payload]]]
         }

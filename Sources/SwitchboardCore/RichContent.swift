@@ -159,6 +159,11 @@ public enum RichContentRules {
 
     /// The first problem with the content's cards and actions, naming the part; nil when sound.
     public static func problem(_ content: Content, allowHTTP: Bool = false) -> MessageError? {
+        if content.location != nil {
+            return MessageError(
+                code: "invalid_location",
+                message: "location: a place goes on its own message or as a viewLocation action, not beside cards or actions")
+        }
         if content.cards.count > maxCards {
             return MessageError(code: "invalid_card", message: "cards: at most \(maxCards) (a carousel holds 2 to 10); this message has \(content.cards.count)")
         }

@@ -100,9 +100,9 @@ struct MessengerAdapterTests {
         if case .ignored = other.first {} else { Issue.record("expected ignored") }
     }
 
-    @Test("a reply renders to the Send API with RESPONSE, quick replies capped at 13 and titles at 20")
+    @Test("a reply renders to the Send API with RESPONSE, up to 13 quick replies (more are refused, never dropped), titles at 20")
     func render() throws {
-        let replies = (1...15).map { Content.QuickReply(title: "Option number \($0) is long", payload: "P\($0)") }
+        let replies = (1...13).map { Content.QuickReply(title: "Option number \($0) is long", payload: "P\($0)") }
         let request = try adapter.render(OutboundEnvelope(messageId: "msg_1", recipientAddress: "<PSID>", content: Content(text: "Pick", quickReplies: replies)))
         #expect(request.url == "https://graph.facebook.com/v21.0/me/messages?access_token=page-token")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
@@ -112,6 +112,11 @@ struct MessengerAdapterTests {
         let quick = try #require(message["quick_replies"] as? [[String: String]])
         #expect(quick.count == 13)
         #expect(quick[0] == ["content_type": "text", "title": "Option number 1 is l", "payload": "P1"])
+        let fifteen = Content(text: "Pick", quickReplies: replies + [.init(title: "14", payload: "P14"), .init(title: "15", payload: "P15")])
+        #expect(adapter.contentProblem(fifteen)?.message == "messenger: at most 13 quick replies; this message has 15")
+        #expect(throws: MessageError.self) {
+            try adapter.render(OutboundEnvelope(messageId: "msg_2", recipientAddress: "<PSID>", content: fifteen))
+        }
     }
 
     @Test("answers: message_id accepted; code 4 and 5xx retried; 551 and 10 permanent")
@@ -154,5 +159,20 @@ struct MessengerRenderingTests {
         #expect(attachment["type"] as? String == "image")
         let withText = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(text: "Look", attachments: [image])))
         #expect((withText["message"] as? [String: Any])?["text"] as? String == "Look\nhttps://x.example/a.png")
+        // Two without text: both links (a message holds one attachment; none is dropped).
+        let second = Content.Attachment(kind: .image, url: "https://x.example/b.png")
+        let two = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: Content(attachments: [image, second])))
+        #expect((two["message"] as? [String: Any])?["text"] as? String == "https://x.example/a.png\nhttps://x.example/b.png")
+        #expect((two["message"] as? [String: Any])?["attachment"] == nil)
+    }
+
+    @Test("a place goes as its label and a maps link; text that the links push past 2,000 is refused before queueing")
+    func location() throws {
+        let place = Content(text: "We are here", location: .init(latitude: 52.52, longitude: 13.405, label: "Bike shop"))
+        let json = try body(OutboundEnvelope(messageId: "m", recipientAddress: "P", content: place))
+        #expect((json["message"] as? [String: Any])?["text"] as? String == "We are here\nBike shop\nhttps://maps.google.com/?q=52.52,13.405")
+        let long = Content(text: String(repeating: "x", count: 1990), attachments: [.init(kind: .image, url: "https://x.example/a.png")])
+        #expect(adapter.contentProblem(long)?.code == "content_too_long")
+        #expect(adapter.contentProblem(Content(attachments: [.init(kind: .image, url: "https://x.example/a.png")])) == nil)
     }
 }

@@ -37,12 +37,12 @@ struct RBMRenderingTests {
         #expect(cardContent["description"] as? String == "Pick one\nhttps://x.example/b.jpg")
     }
 
-    @Test("URL and tel: quick replies become actions where supported, reply chips otherwise; at most 11, text at most 25")
+    @Test("URL and tel: quick replies become actions where supported, reply chips otherwise; more than 11 refused, text at most 25")
     func suggestions() throws {
         let replies = [
             Content.QuickReply(title: "Website", payload: "https://example.com"),
             .init(title: "Call us", payload: "tel:+15556667777"),
-        ] + (1...12).map { Content.QuickReply(title: "A rather long option title \($0)", payload: "P\($0)") }
+        ] + (1...9).map { Content.QuickReply(title: "A rather long option title \($0)", payload: "P\($0)") }
         let rich = try RBMAdapter.contentMessage(Content(text: "Choose", quickReplies: replies), features: all)
         let chips = try #require(rich["suggestions"] as? [[String: Any]])
         #expect(chips.count == 11)
@@ -54,6 +54,38 @@ struct RBMRenderingTests {
         let basic = try RBMAdapter.contentMessage(Content(text: "Choose", quickReplies: Array(replies.prefix(2))), features: [])
         let plainChips = try #require(basic["suggestions"] as? [[String: Any]])
         #expect((plainChips[0]["reply"] as? [String: String])?["postbackData"] == "https://example.com")
+        // A twelfth chip, or a payload longer than postbackData, is refused by name, never cut.
+        let adapter = RBMAdapter(settings: RBMSettings(agentId: "a", clientToken: "c", accessToken: "t", apiBaseURL: "https://rbm.example"))
+        let twelve = Content(text: "Choose", quickReplies: replies + [.init(title: "Twelve", payload: "P12")])
+        #expect(adapter.contentProblem(twelve)?.message == "rcs: at most 11 quick replies on a message; this one has 12")
+        #expect(throws: MessageError.self) { try RBMAdapter.contentMessage(twelve, features: all) }
+        let longPayload = Content(text: "Choose", quickReplies: [.init(title: "Yes", payload: String(repeating: "p", count: 2049))])
+        #expect(adapter.contentProblem(longPayload)?.message == "rcs: quickReplies[0].payload: at most 2048 characters")
+    }
+
+    @Test("nothing of plain content is dropped: replies past a card's 4 go under it, 11 pictures are no carousel, long text and places go as text")
+    func nothingDropped() throws {
+        let replies = (1...5).map { Content.QuickReply(title: "Size \($0)", payload: "S\($0)") }
+        let five = try RBMAdapter.contentMessage(Content(text: "Which size?", attachments: [photo], quickReplies: replies), features: all)
+        let cardContent = try #require(((five["richCard"] as? [String: Any])?["standaloneCard"] as? [String: Any])?["cardContent"] as? [String: Any])
+        #expect(cardContent["suggestions"] == nil)
+        #expect((five["suggestions"] as? [[String: Any]])?.count == 5)
+        let four = try RBMAdapter.contentMessage(Content(text: "Which size?", attachments: [photo], quickReplies: Array(replies.prefix(4))), features: all)
+        let fourCard = try #require(((four["richCard"] as? [String: Any])?["standaloneCard"] as? [String: Any])?["cardContent"] as? [String: Any])
+        #expect((fourCard["suggestions"] as? [[String: Any]])?.count == 4 && four["suggestions"] == nil)
+
+        let eleven = (0..<11).map { Content.Attachment(kind: .image, url: "https://x.example/\($0).jpg") }
+        let many = try RBMAdapter.contentMessage(Content(text: "All of them", attachments: eleven), features: all)
+        let manyCard = try #require(((many["richCard"] as? [String: Any])?["standaloneCard"] as? [String: Any])?["cardContent"] as? [String: Any])
+        #expect((manyCard["description"] as? String)?.components(separatedBy: "\n").count == 11)
+
+        let longText = String(repeating: "x", count: 2500)
+        let long = try RBMAdapter.contentMessage(Content(text: longText, attachments: [photo]), features: all)
+        #expect(long["richCard"] == nil && long["text"] as? String == longText + "\nhttps://x.example/a.jpg")
+
+        let place = try RBMAdapter.contentMessage(
+            Content(text: "We are here", location: .init(latitude: 52.52, longitude: 13.405, label: "Bike shop")), features: all)
+        #expect(place["text"] as? String == "We are here\nBike shop\nhttps://maps.google.com/?q=52.52,13.405")
     }
 
     @Test("capability answers: features, 404 not capable, 503 transient")

@@ -70,6 +70,7 @@ struct RichContentTests {
             $0.actions[2] = .calendar(title: "Save", startTime: "2026-12-24T20:00:00Z", endTime: "2026-12-24T18:00:00Z", eventTitle: "x", description: nil)
         }?.message == "actions[2]: calendar endTime must be after startTime")
         #expect(problem { $0.actions[0] = .shareLocation(title: "") }?.message == "actions[0]: an action needs a title")
+        #expect(problem { $0.location = .init(latitude: 1, longitude: 2, label: nil) }?.code == "invalid_location")
         #expect(problem { $0.actions[0] = .reply(title: "A title of more than twenty-five", payload: "P") }?.code == "invalid_action")
         #expect(problem { $0.cards[0].actions += [.shareLocation(title: "a"), .shareLocation(title: "b"), .shareLocation(title: "c")] }?.message
             == "cards[0].actions: at most 4 a card")
