@@ -160,7 +160,9 @@ extension MessengerAdapter {
                     code: "not_supported_on_channel",
                     message: "messenger: at most \(Self.maxQuickReplies) quick replies; this message has \(content.quickReplies.count)")
             }
-            // A single attachment goes as itself; anything else as one text with the links.
+            // Text alone is OutboundPolicy's to check (this runs at send time for every message). A
+            // single attachment goes as itself; anything else as one text with the links.
+            guard !content.attachments.isEmpty || content.location != nil else { return nil }
             let alone = content.attachments.count == 1 && (content.text ?? "").isEmpty && content.quickReplies.isEmpty
                 && content.location == nil
             let text = Self.plainText(content)

@@ -227,6 +227,20 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         return message
     }
 
+    /// What of content without cards or actions RCS cannot carry: its quick replies, or the text
+    /// that the attachments' links and the place push past the limit on a phone without cards
+    /// (with cards the same text is the fallback). Text alone is `OutboundPolicy`'s to check.
+    static func plainContentProblem(_ content: Content) -> MessageError? {
+        if let problem = quickReplyProblem(content.quickReplies) { return problem }
+        guard !content.attachments.isEmpty || content.location != nil else { return nil }
+        do throws(MessageError) {
+            _ = try contentMessage(content, features: basicFeatures)
+        } catch {
+            return error
+        }
+        return nil
+    }
+
     /// Why RCS cannot carry these quick replies as chips: more than a message holds, or a payload
     /// longer than `postbackData` takes. Nothing is cut short: the API refuses with 422.
     static func quickReplyProblem(_ replies: [Content.QuickReply]) -> MessageError? {
@@ -314,9 +328,11 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
     /// a payload longer than `postbackData` takes, or text (with the attachments' links, or the
     /// cards as text) past the text limit on a phone without cards.
     public func contentProblem(_ content: Content) -> MessageError? {
+        // Also checked at send time for every message: plain text renders nothing here.
+        guard content.isRich else { return Self.plainContentProblem(content) }
         for features in [Self.richFeatures, Self.basicFeatures] {
             do throws(MessageError) {
-                _ = try Self.contentMessage(content, features: features)
+                _ = try Self.richContentMessage(content, features: features)
             } catch {
                 return error
             }

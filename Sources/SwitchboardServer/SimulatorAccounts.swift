@@ -10,7 +10,8 @@ extension ProviderAccounts {
         ProviderAccounts(ChannelRegistry.providers.map(\.publishedSimulatorAccount))
     }
 
-    /// Fresh secrets for one run (benchmarks and reliability scripts that start `serve` without `--dev`).
+    /// The same accounts with fresh secrets (each section's `randomSimulatorAccount()`), for a
+    /// gateway started without `--dev` whose simulator must sign as it expects.
     public static func random() -> ProviderAccounts {
         ProviderAccounts(ChannelRegistry.providers.map { $0.randomSimulatorAccount() })
     }

@@ -115,7 +115,7 @@ def test_a_messenger_reaction_shows_live_on_the_message_and_goes_when_taken_back
     gateway.simulate("--channel", "messenger", "--from", psid, "--react-to", sent["providerMessageId"], "--reaction", "😮")
     expect(badge).to_have_text("😮")
     expect(badge).to_have_attribute("title", "Reaction: wow")
-    assert gateway.api("GET", f"/contacts/{contact['id']}/messages")["items"][-1]["reaction"]["emoji"] == "😮"
+    assert gateway.api("GET", f"/messages/{reply['id']}")["reaction"]["emoji"] == "😮"
     # Another contact cannot react to this contact's message.
     gateway.simulate("--channel", "messenger", "--from", "7009990001112223", "--text", "hello")
     gateway.simulate("--channel", "messenger", "--from", "7009990001112223", "--react-to", sent["providerMessageId"], "--reaction", "😠")
