@@ -200,11 +200,13 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
     /// (Messenger sends one attachment a message), and a place as its label and a maps link (a
     /// page cannot send a location message).
     static func plainText(_ content: Content) -> String {
-        var lines = [content.text ?? ""] + content.attachments.map(\.url)
-        if let location = content.location {
-            lines += [location.label ?? "", RichContentText.mapLink(latitude: location.latitude, longitude: location.longitude)]
-        }
-        return lines.filter { !$0.isEmpty }.joined(separator: "\n")
+        let place = content.location.map(RichContentText.lines(for:)) ?? []
+        return ([content.text ?? ""] + content.attachments.map(\.url) + place).filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
+    /// Whether plain content goes as one `attachment` message: a lone attachment with nothing else.
+    static func sendsAttachmentAlone(_ content: Content) -> Bool {
+        content.attachments.count == 1 && (content.text ?? "").isEmpty && content.quickReplies.isEmpty && content.location == nil
     }
 
     public func render(_ envelope: OutboundEnvelope) throws(MessageError) -> ProviderRequest {
@@ -224,8 +226,7 @@ public struct MessengerAdapter: InboundChannelAdapter, OutboundChannelAdapter, W
             case .failure(let error):
                 throw error
             }
-        } else if content.attachments.count == 1, let attachment = content.attachments.first, text.isEmpty,
-                  content.quickReplies.isEmpty, content.location == nil {
+        } else if Self.sendsAttachmentAlone(content), let attachment = content.attachments.first {
             message["attachment"] = ["type": attachment.kind.rawValue, "payload": ["url": attachment.url, "is_reusable": true]]
         } else {
             let body = Self.plainText(content)

@@ -162,11 +162,9 @@ extension MessengerAdapter {
             }
             // Text alone is OutboundPolicy's to check (this runs at send time for every message). A
             // single attachment goes as itself; anything else as one text with the links.
-            guard !content.attachments.isEmpty || content.location != nil else { return nil }
-            let alone = content.attachments.count == 1 && (content.text ?? "").isEmpty && content.quickReplies.isEmpty
-                && content.location == nil
+            guard !content.attachments.isEmpty || content.location != nil, !Self.sendsAttachmentAlone(content) else { return nil }
             let text = Self.plainText(content)
-            if !alone, text.count > Self.maxText {
+            if text.count > Self.maxText {
                 return MessageError(
                     code: "content_too_long",
                     message: "messenger: at most \(Self.maxText) characters of text; with the attachments' links and the place this one has \(text.count)")

@@ -178,8 +178,7 @@ public struct RBMAdapter: InboundChannelAdapter, OutboundChannelAdapter, Webhook
         }
         if let location = content.location {
             // RBM has no location message for an agent to send: the place goes as a map link.
-            let link = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
-            text = [text, location.label ?? "", link].filter { !$0.isEmpty }.joined(separator: "\n")
+            text = ([text] + RichContentText.lines(for: location)).filter { !$0.isEmpty }.joined(separator: "\n")
         }
         let suggestions = content.quickReplies.map { suggestion($0, features: features) }
         var message: [String: Any] = [:]

@@ -166,8 +166,7 @@ public struct TwilioSMSAdapter: InboundChannelAdapter, OutboundChannelAdapter {
             mediaURLs = []
         }
         if let location = envelope.content.location {
-            let link = "https://maps.google.com/?q=\(location.latitude),\(location.longitude)"
-            text = ([text, location.label ?? "", link]).filter { !$0.isEmpty }.joined(separator: "\n")
+            text = ([text] + RichContentText.lines(for: location)).filter { !$0.isEmpty }.joined(separator: "\n")
         }
         if text.isEmpty, mediaURLs.isEmpty {
             throw MessageError(code: "empty_content", message: "SMS needs text or media to send")

@@ -38,6 +38,12 @@ public enum RichContentText {
         }
     }
 
+    /// A place as lines for a channel that cannot send one: its label (when it has one) and a
+    /// Google Maps link.
+    public static func lines(for location: Content.Location) -> [String] {
+        [location.label, mapLink(latitude: location.latitude, longitude: location.longitude)].compactMap { $0 }.filter { !$0.isEmpty }
+    }
+
     /// One card as lines: title, description, the media's link (unless `mediaCarried`), actions.
     public static func lines(for card: Content.Card, mediaCarried: Bool) -> [String] {
         var lines: [String] = []
